@@ -1,0 +1,42 @@
+"""One machine-readable error shape for every API error.
+
+    {"type": "validation_error", "detail": "Invalid input.", "errors": {"field": ["message"]}}
+    {"type": "not_authenticated", "detail": "Authentication credentials were not provided."}
+
+`type` is the DRF error code (stable, for programs); `detail` is for people.
+"""
+
+from __future__ import annotations
+
+from django.http import JsonResponse
+from rest_framework import exceptions
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def _code(exc: exceptions.APIException) -> str:
+    codes = exc.get_codes()
+    return codes if isinstance(codes, str) else exc.default_code
+
+
+def exception_handler(exc, context):
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = {"type": "validation_error", "detail": "Invalid input.", "errors": errors}
+    elif isinstance(exc, exceptions.APIException):
+        detail = exc.detail
+        body = {"type": _code(exc), "detail": str(detail) if isinstance(detail, str) else detail}
+        for key in ("allowed", "extra"):
+            if hasattr(exc, key):
+                body[key] = getattr(exc, key)
+        response.data = body
+    return response
+
+
+def api_not_found(request, exception=None):
+    """JSON 404 for unknown paths under /api/, so API clients never have to parse HTML."""
+    return JsonResponse(
+        {"type": "not_found", "detail": f"No API endpoint at {request.path}."}, status=404
+    )

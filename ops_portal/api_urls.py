@@ -1,0 +1,17 @@
+"""The REST API under /api/v1/: one router, each app registering its viewsets."""
+
+from rest_framework.routers import DefaultRouter
+
+from accounts.api import ApiTokenViewSet, MeView
+from catalog.api import ServiceGroupViewSet, ServiceViewSet, TargetViewSet
+
+from django.urls import path
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("services", ServiceViewSet, basename="service")
+router.register("service-groups", ServiceGroupViewSet, basename="service-group")
+router.register("targets", TargetViewSet, basename="target")
+router.register("tokens", ApiTokenViewSet, basename="api-token")
+
+urlpatterns = [path("me/", MeView.as_view(), name="api-me"), *router.urls]

@@ -1,0 +1,23 @@
+"""Top-level URLs. Paths under §4 of ARCHITECTURE.md are contracts: do not move them."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views
+from .api_errors import api_not_found
+from .health import health
+from .metrics import metrics
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("health", health, name="health"),
+    path("metrics", metrics, name="metrics"),
+    path("admin/", admin.site.urls),
+    path("", include("accounts.urls")),
+    path("services/", include("catalog.urls")),
+    path("api/v1/", include("ops_portal.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^api/", api_not_found),
+]

@@ -1,0 +1,102 @@
+"""Shared fixtures: personas per role, API clients, and the service-requirement markers.
+
+`@pytest.mark.postgres` / `@pytest.mark.redis` tests need the real servers (DATABASE_URL /
+REDIS_URL). Without them they skip locally; with REQUIRE_SERVICES=1 (CI) they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from accounts.permissions import Role
+from tests.factories import UserFactory
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def pytest_report_header(config):
+    database = settings.DATABASES["default"]
+    where = (
+        f"PostgreSQL {database.get('HOST')}:{database.get('PORT')}"
+        if settings.DATABASE_VENDOR == "postgresql"
+        else "SQLite"
+    )
+    redis = "Redis " + settings.REDIS_URL if settings.REDIS_URL else "no Redis (local-memory cache)"
+    required = "required" if REQUIRE_SERVICES else "optional"
+    return [f"ops-portal: database={where}; {redis}; services {required}"]
+
+
+def _service_missing(item) -> str | None:
+    if item.get_closest_marker("postgres") and settings.DATABASE_VENDOR != "postgresql":
+        return "needs PostgreSQL: set DATABASE_URL=postgres://…"
+    if item.get_closest_marker("redis") and not settings.REDIS_URL:
+        return "needs Redis: set REDIS_URL=redis://…"
+    return None
+
+
+def pytest_runtest_setup(item):
+    reason = _service_missing(item)
+    if reason is None:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but this test {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def make_user(db):
+    def make(role: Role | None = None, **kwargs):
+        return UserFactory(role=role, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def viewer(make_user):
+    return make_user(Role.VIEWER, username="vera")
+
+
+@pytest.fixture
+def responder(make_user):
+    return make_user(Role.RESPONDER, username="ravi")
+
+
+@pytest.fixture
+def commander(make_user):
+    return make_user(Role.COMMANDER, username="cora")
+
+
+@pytest.fixture
+def admin_user(make_user):
+    return make_user(Role.ADMIN, username="ada")
+
+
+@pytest.fixture
+def persona(request, make_user):
+    """Indirect fixture: the user for a role name, or None for 'anonymous'."""
+    role = request.param
+    if role == "anonymous":
+        return None
+    return make_user(Role(role), username=f"{role}-persona")
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def api_as():
+    """An APIClient signed in (session) as the given user, or anonymous for None."""
+
+    def make(user):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user=user)
+        return client
+
+    return make
