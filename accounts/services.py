@@ -30,9 +30,7 @@ class IssuedToken:
     raw: str
 
 
-def api_token_create(
-    *, user: User, name: str, expires_at: datetime | None = None
-) -> IssuedToken:
+def api_token_create(*, user: User, name: str, expires_at: datetime | None = None) -> IssuedToken:
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,

@@ -50,10 +50,14 @@ def profile(request):
                 name=form.cleaned_data["name"],
                 expires_at=timezone.now() + timedelta(days=days) if days else None,
             )
-            response = render(request, "accounts/profile.html", _profile_context(request, issued=issued))
+            response = render(
+                request, "accounts/profile.html", _profile_context(request, issued=issued)
+            )
             response["Cache-Control"] = "no-store"
             return response
-        return render(request, "accounts/profile.html", _profile_context(request, form=form), status=400)
+        return render(
+            request, "accounts/profile.html", _profile_context(request, form=form), status=400
+        )
     return render(request, "accounts/profile.html", _profile_context(request))
 
 

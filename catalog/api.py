@@ -107,7 +107,9 @@ class TargetSerializer(serializers.ModelSerializer):
         if self.instance is not None:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
-            raise serializers.ValidationError({"name": ["This service already has a target with this name."]})
+            raise serializers.ValidationError(
+                {"name": ["This service already has a target with this name."]}
+            )
         return attrs
 
     def create(self, validated_data):
@@ -157,5 +159,3 @@ class TargetViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return Target.objects.select_related("service")
-
-

@@ -134,7 +134,9 @@ class Target(models.Model):
     class Meta:
         ordering = ["service__name", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["service", "name"], name="target_unique_name_per_service")
+            models.UniqueConstraint(
+                fields=["service", "name"], name="target_unique_name_per_service"
+            )
         ]
 
     def __str__(self) -> str:

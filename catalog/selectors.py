@@ -24,7 +24,9 @@ class GroupSection:
 
 def services_by_group(*, status: str | None = None, query: str = "") -> list[GroupSection]:
     """Services for the overview page, grouped, in two queries whatever the catalog size."""
-    services = Service.objects.for_listing().order_by("group__position", "group__name", "position", "name")
+    services = Service.objects.for_listing().order_by(
+        "group__position", "group__name", "position", "name"
+    )
     if status:
         services = services.filter(status=status)
     if query:
@@ -36,9 +38,19 @@ def services_by_group(*, status: str | None = None, query: str = "") -> list[Gro
             sections[key] = GroupSection(group=service.group)
         sections[key].services.append(service)
     # Ungrouped services last.
-    return sorted(sections.values(), key=lambda s: (s.group is None, s.group.position if s.group else 0, s.group.name if s.group else ""))
+    return sorted(
+        sections.values(),
+        key=lambda s: (
+            s.group is None,
+            s.group.position if s.group else 0,
+            s.group.name if s.group else "",
+        ),
+    )
 
 
 def status_counts() -> dict[str, int]:
     counts = Counter(Service.objects.values_list("status", flat=True))
-    return {status: counts.get(status, 0) for status in sorted(STATUS_SEVERITY, key=STATUS_SEVERITY.get, reverse=True)}
+    return {
+        status: counts.get(status, 0)
+        for status in sorted(STATUS_SEVERITY, key=STATUS_SEVERITY.get, reverse=True)
+    }

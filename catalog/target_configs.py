@@ -103,9 +103,7 @@ class KubernetesConfig(StrictSchema):
         DNS_LABEL, max_length=63, required=False, help_text="Service whose endpoints to check."
     )
     container = serializers.RegexField(DNS_LABEL, max_length=63, required=False)
-    connection = serializers.ChoiceField(
-        choices=["in_cluster", "kubeconfig"], default="in_cluster"
-    )
+    connection = serializers.ChoiceField(choices=["in_cluster", "kubeconfig"], default="in_cluster")
     kubeconfig_path = serializers.CharField(max_length=500, required=False)
     context = serializers.CharField(max_length=253, required=False)
 
@@ -124,7 +122,11 @@ class KubernetesConfig(StrictSchema):
             path = attrs.get("kubeconfig_path", "")
             if not path.startswith("/"):
                 raise serializers.ValidationError(
-                    {"kubeconfig_path": ["An absolute path is required with connection=kubeconfig."]}
+                    {
+                        "kubeconfig_path": [
+                            "An absolute path is required with connection=kubeconfig."
+                        ]
+                    }
                 )
         elif attrs.get("kubeconfig_path") or attrs.get("context"):
             raise serializers.ValidationError(

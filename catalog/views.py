@@ -35,9 +35,7 @@ def service_list(request):
 @require_GET
 @require_perm(Perm.CATALOG_READ)
 def service_detail(request, slug: str):
-    service = get_object_or_404(
-        Service.objects.select_related("group", "owner_team"), slug=slug
-    )
+    service = get_object_or_404(Service.objects.select_related("group", "owner_team"), slug=slug)
     context = {
         "service": service,
         "targets": service.targets.order_by("kind", "name"),

@@ -1,4 +1,4 @@
-"""Ops Portal project package: settings, URLs, ASGI/WSGI entry points, Celery app, health, metrics."""
+"""Ops Portal project package: settings, URLs, ASGI/WSGI, Celery app, health and metrics."""
 
 from .celery import app as celery_app
 

@@ -1,11 +1,10 @@
 """The REST API under /api/v1/: one router, each app registering its viewsets."""
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import ApiTokenViewSet, MeView
 from catalog.api import ServiceGroupViewSet, ServiceViewSet, TargetViewSet
-
-from django.urls import path
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False

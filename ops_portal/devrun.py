@@ -23,12 +23,31 @@ def _commands(host: str, port: int) -> dict[str, list[str]]:
     python = sys.executable
     return {
         "web": [
-            python, "-m", "uvicorn", "ops_portal.asgi:application",
-            "--host", host, "--port", str(port), "--no-access-log", "--lifespan", "off",
+            python,
+            "-m",
+            "uvicorn",
+            "ops_portal.asgi:application",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--lifespan",
+            "off",
         ],
         "worker": [
-            python, "-m", "celery", "-A", "ops_portal", "worker",
-            "--loglevel", "INFO", "--concurrency", "2", "--hostname", "worker@%h",
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "ops_portal",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--hostname",
+            "worker@%h",
         ],
         "beat": [python, "-m", "celery", "-A", "ops_portal", "beat", "--loglevel", "INFO"],
     }
@@ -77,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         if folder:
             os.makedirs(folder, exist_ok=True)
 
-    processes = {name: subprocess.Popen(cmd) for name, cmd in _commands(args.host, args.port).items()}
+    processes = {
+        name: subprocess.Popen(cmd) for name, cmd in _commands(args.host, args.port).items()
+    }
     # Ctrl-C reaches every child through the process group; we only need to wait for them.
     signal.signal(signal.SIGTERM, lambda *_: _stop(processes))
 
@@ -101,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         while True:
             for name, proc in processes.items():
                 if proc.poll() is not None:
-                    print(f"ops-portal: {name} exited with {proc.returncode}; stopping.", file=sys.stderr)
+                    print(
+                        f"ops-portal: {name} exited with {proc.returncode}; stopping.",
+                        file=sys.stderr,
+                    )
                     _stop(processes)
                     return proc.returncode or 1
             time.sleep(0.5)

@@ -112,5 +112,3 @@ def metrics(request):
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
     return HttpResponse(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)
-
-

@@ -49,7 +49,5 @@ def navigation(request):
         url = _url(item.url_name)
         if url is None:
             continue
-        items.append(
-            {"label": item.label, "url": url, "active": request.path.startswith(url)}
-        )
+        items.append({"label": item.label, "url": url, "active": request.path.startswith(url)})
     return {"nav_items": items}

@@ -65,8 +65,11 @@ class TargetFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"target-{n}")
     kind = TargetKind.HTTP
     config = factory.LazyFunction(
-        lambda: {"url": "https://example.com/health", "method": "GET", "expected_status": 200,
-                 "timeout_s": 5.0, "verify_tls": True}
+        lambda: {
+            "url": "https://example.com/health",
+            "method": "GET",
+            "expected_status": 200,
+            "timeout_s": 5.0,
+            "verify_tls": True,
+        }
     )
-
-

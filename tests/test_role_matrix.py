@@ -1,4 +1,4 @@
-"""Who may do what: every page and endpoint of the foundation × every role.
+"""Who may do what: every page and endpoint of the foundation, for every role.
 
 Anonymous page requests are redirected to the login page (302); anonymous API requests get 401.
 """
@@ -19,8 +19,12 @@ def _expect(row: dict[str, int]) -> list[tuple[str, int]]:
 
 PAGE_MATRIX = {
     # name: {role: status}
-    "catalog:service-list": dict(anonymous=302, viewer=200, responder=200, commander=200, admin=200),
-    "catalog:service-detail": dict(anonymous=302, viewer=200, responder=200, commander=200, admin=200),
+    "catalog:service-list": dict(
+        anonymous=302, viewer=200, responder=200, commander=200, admin=200
+    ),
+    "catalog:service-detail": dict(
+        anonymous=302, viewer=200, responder=200, commander=200, admin=200
+    ),
     "profile": dict(anonymous=302, viewer=200, responder=200, commander=200, admin=200),
     "admin:index": dict(anonymous=302, viewer=302, responder=302, commander=302, admin=200),
     "api-docs": dict(anonymous=401, viewer=200, responder=200, commander=200, admin=200),
@@ -107,7 +111,9 @@ API_MATRIX = [
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("method", "path", "body", "expected"), API_MATRIX, ids=lambda v: str(v)[:40])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "expected"), API_MATRIX, ids=lambda v: str(v)[:40]
+)
 @pytest.mark.parametrize("persona", ROLES, indirect=True)
 def test_api_access_by_role(api_as, persona, method, path, body, expected, request):
     target = TargetFactory()

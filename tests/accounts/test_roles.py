@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.contrib.auth.models import Group
 
@@ -19,8 +21,10 @@ def test_migrate_creates_the_four_role_groups_with_their_permissions():
 
 
 def test_each_role_has_every_permission_of_the_role_below():
-    ladder = [ROLE_PERMS[role] for role in (Role.VIEWER, Role.RESPONDER, Role.COMMANDER, Role.ADMIN)]
-    for lower, higher in zip(ladder, ladder[1:], strict=False):
+    ladder = [
+        ROLE_PERMS[role] for role in (Role.VIEWER, Role.RESPONDER, Role.COMMANDER, Role.ADMIN)
+    ]
+    for lower, higher in itertools.pairwise(ladder):
         assert lower < higher
 
 

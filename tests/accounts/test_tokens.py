@@ -167,7 +167,9 @@ def test_cannot_see_or_revoke_someone_elses_token(client, viewer, make_user):
 def test_session_api_writes_need_csrf(admin_user):
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(admin_user)
-    response = client.post("/api/v1/service-groups/", {"name": "Edge", "slug": "edge"}, format="json")
+    response = client.post(
+        "/api/v1/service-groups/", {"name": "Edge", "slug": "edge"}, format="json"
+    )
     assert response.status_code == 403
     assert "CSRF" in response.json()["detail"]
 
@@ -176,7 +178,9 @@ def test_bearer_api_writes_need_no_csrf(admin_user):
     issued = api_token_create(user=admin_user, name="script")
     client = APIClient(enforce_csrf_checks=True)
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw}")
-    response = client.post("/api/v1/service-groups/", {"name": "Edge", "slug": "edge"}, format="json")
+    response = client.post(
+        "/api/v1/service-groups/", {"name": "Edge", "slug": "edge"}, format="json"
+    )
     assert response.status_code == 201
 
 

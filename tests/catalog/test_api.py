@@ -55,7 +55,9 @@ def test_invalid_service_status_is_a_400_with_field_errors(admin_api):
 
 def test_duplicate_slug_is_a_400_not_a_500(admin_api):
     ServiceFactory(slug="search")
-    response = admin_api.post("/api/v1/services/", {"name": "Search 2", "slug": "search"}, format="json")
+    response = admin_api.post(
+        "/api/v1/services/", {"name": "Search 2", "slug": "search"}, format="json"
+    )
     assert response.status_code == 400
     assert "slug" in response.json()["errors"]
 
@@ -64,7 +66,12 @@ def test_create_target_normalises_config(admin_api):
     service = ServiceFactory()
     response = admin_api.post(
         "/api/v1/targets/",
-        {"service": service.pk, "name": "db", "kind": "postgres", "config": {"dsn_env": "ORDERS_DSN"}},
+        {
+            "service": service.pk,
+            "name": "db",
+            "kind": "postgres",
+            "config": {"dsn_env": "ORDERS_DSN"},
+        },
         format="json",
     )
     assert response.status_code == 201, response.json()
@@ -104,7 +111,12 @@ def test_duplicate_target_name_on_a_service_is_a_400(admin_api):
     target = TargetFactory(name="health")
     response = admin_api.post(
         "/api/v1/targets/",
-        {"service": target.service_id, "name": "health", "kind": "http", "config": {"url": "https://a.example"}},
+        {
+            "service": target.service_id,
+            "name": "health",
+            "kind": "http",
+            "config": {"url": "https://a.example"},
+        },
         format="json",
     )
     assert response.status_code == 400
@@ -132,7 +144,9 @@ def test_unknown_api_path_is_json_404(viewer_api):
     assert response.json()["type"] == "not_found"
 
 
-@pytest.mark.parametrize("path", ["/api/v1/services/", "/api/v1/targets/", "/api/v1/service-groups/"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/services/", "/api/v1/targets/", "/api/v1/service-groups/"]
+)
 def test_list_query_count_does_not_grow_with_rows(viewer_api, django_assert_max_num_queries, path):
     TargetFactory.create_batch(2)
     with django_assert_max_num_queries(6) as small:

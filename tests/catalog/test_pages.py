@@ -31,7 +31,9 @@ def test_list_groups_services_and_shows_status_text(signed_in):
 def test_status_filter_works_without_javascript(signed_in):
     ServiceFactory(name="Payments", status=ComponentStatus.MAJOR_OUTAGE)
     ServiceFactory(name="Quiet one")
-    html = signed_in.get(reverse("catalog:service-list"), {"status": "major_outage"}).content.decode()
+    html = signed_in.get(
+        reverse("catalog:service-list"), {"status": "major_outage"}
+    ).content.decode()
     assert "Payments" in html and "Quiet one" not in html
 
 
@@ -56,7 +58,9 @@ def test_service_names_are_escaped(signed_in):
 
 def test_detail_shows_targets_with_config(signed_in):
     target = TargetFactory(name="payments-health")
-    html = signed_in.get(reverse("catalog:service-detail", args=[target.service.slug])).content.decode()
+    html = signed_in.get(
+        reverse("catalog:service-detail", args=[target.service.slug])
+    ).content.decode()
     assert "payments-health" in html and "https://example.com/health" in html
 
 
@@ -64,7 +68,9 @@ def test_unknown_service_is_404(signed_in):
     assert signed_in.get(reverse("catalog:service-detail", args=["nope"])).status_code == 404
 
 
-def test_list_page_query_count_does_not_grow_with_services(signed_in, django_assert_max_num_queries):
+def test_list_page_query_count_does_not_grow_with_services(
+    signed_in, django_assert_max_num_queries
+):
     TargetFactory.create_batch(2)
     with django_assert_max_num_queries(12) as small:
         signed_in.get(reverse("catalog:service-list"))
@@ -73,7 +79,9 @@ def test_list_page_query_count_does_not_grow_with_services(signed_in, django_ass
         signed_in.get(reverse("catalog:service-list"))
 
 
-def test_detail_page_query_count_does_not_grow_with_targets(signed_in, django_assert_max_num_queries):
+def test_detail_page_query_count_does_not_grow_with_targets(
+    signed_in, django_assert_max_num_queries
+):
     service = ServiceFactory()
     TargetFactory.create_batch(2, service=service)
     url = reverse("catalog:service-detail", args=[service.slug])

@@ -87,7 +87,9 @@ def unreachable_database(django_db_blocker):
         "CONN_MAX_AGE": 0,
         "TEST": {},
     }
-    configured = connections.configure_settings({"default": settings.DATABASES["default"], alias: config})
+    configured = connections.configure_settings(
+        {"default": settings.DATABASES["default"], alias: config}
+    )
     connections.settings[alias] = configured[alias]
     try:
         with django_db_blocker.unblock(), override_settings(HEALTH_DATABASE_ALIAS=alias):

@@ -45,7 +45,11 @@ def test_requests_are_counted_by_route_pattern_not_raw_path(client, viewer):
         ("opsportal_http_requests_total", (("method", "GET"), ("route", route), ("status", "404")))
     ]
     assert ok >= 1 and missing >= 1
-    assert not any("checkout" in str(labels) for (_name, labels) in samples if _name.startswith("opsportal_http"))
+    assert not any(
+        "checkout" in str(labels)
+        for (_name, labels) in samples
+        if _name.startswith("opsportal_http")
+    )
     buckets = [k for k in samples if k[0] == "opsportal_http_request_duration_seconds_bucket"]
     assert buckets
 

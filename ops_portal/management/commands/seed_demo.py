@@ -46,7 +46,11 @@ class Command(BaseCommand):
         for username, role, first, last, team_slugs in DEMO_USERS:
             user, created = User.objects.get_or_create(
                 username=username,
-                defaults={"first_name": first, "last_name": last, "email": f"{username}@example.com"},
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{username}@example.com",
+                },
             )
             if created or not user.has_usable_password():
                 user.set_password(password)
@@ -85,7 +89,7 @@ class Command(BaseCommand):
 
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo data ready: {User.objects.count()} users, {Service.objects.count()} services, "
-                f"{Target.objects.count()} targets."
+                f"Demo data ready: {User.objects.count()} users, "
+                f"{Service.objects.count()} services, {Target.objects.count()} targets."
             )
         )
