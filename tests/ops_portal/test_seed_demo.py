@@ -1,0 +1,49 @@
+"""`seed_demo` is idempotent and gives each demo user the role named after them."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from accounts.models import User
+from accounts.permissions import Role, user_role
+from catalog.models import Service, Target, TargetKind
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed() -> None:
+    call_command("seed_demo", stdout=StringIO())
+
+
+def test_seed_demo_creates_the_four_demo_users_with_their_roles():
+    _seed()
+    for role in Role:
+        user = User.objects.get(username=role.value)
+        assert user_role(user) == role
+        assert user.check_password(settings.DEMO_PASSWORD)
+    assert User.objects.get(username="admin").is_staff
+
+
+def test_seed_demo_creates_a_catalog_with_every_target_kind():
+    _seed()
+    assert (
+        Service.objects.filter(slug__in=["checkout", "payments", "search", "orders"]).count() == 4
+    )
+    kinds = set(Target.objects.values_list("kind", flat=True))
+    assert kinds == set(TargetKind.values)
+
+
+def test_seed_demo_is_idempotent_and_keeps_changed_passwords():
+    _seed()
+    admin = User.objects.get(username="admin")
+    admin.set_password("changed-by-the-admin")
+    admin.save()
+    counts = (User.objects.count(), Service.objects.count(), Target.objects.count())
+    _seed()
+    _seed()
+    assert (User.objects.count(), Service.objects.count(), Target.objects.count()) == counts
+    assert User.objects.get(username="admin").check_password("changed-by-the-admin")
