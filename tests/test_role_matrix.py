@@ -27,7 +27,7 @@ PAGE_MATRIX = {
     ),
     "profile": dict(anonymous=302, viewer=200, responder=200, commander=200, admin=200),
     "admin:index": dict(anonymous=302, viewer=302, responder=302, commander=302, admin=200),
-    "api-docs": dict(anonymous=401, viewer=200, responder=200, commander=200, admin=200),
+    "api-docs": dict(anonymous=302, viewer=200, responder=200, commander=200, admin=200),
     "api-schema": dict(anonymous=401, viewer=200, responder=200, commander=200, admin=200),
 }
 
