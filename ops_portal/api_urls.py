@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import ApiTokenViewSet, MeView
 from catalog.api import ServiceGroupViewSet, ServiceViewSet, TargetViewSet
+from incidents.api import IncidentViewSet, TaskViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -12,5 +13,7 @@ router.register("services", ServiceViewSet, basename="service")
 router.register("service-groups", ServiceGroupViewSet, basename="service-group")
 router.register("targets", TargetViewSet, basename="target")
 router.register("tokens", ApiTokenViewSet, basename="api-token")
+router.register("incidents", IncidentViewSet, basename="incident")
+router.register("tasks", TaskViewSet, basename="task")
 
 urlpatterns = [path("me/", MeView.as_view(), name="api-me"), *router.urls]

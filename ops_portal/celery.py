@@ -53,6 +53,11 @@ def _schedule_periodic_tasks(sender: Celery, **_kwargs) -> None:
         sender.signature("ops_portal.tasks.record_heartbeat"),
         name="worker heartbeat",
     )
+    sender.add_periodic_task(
+        settings.ESCALATION_SWEEP_SECONDS,
+        sender.signature("incidents.escalate_overdue"),
+        name="escalate overdue incidents and tasks",
+    )
 
 
 @worker_ready.connect

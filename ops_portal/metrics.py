@@ -82,6 +82,28 @@ class ComponentStatusCollector(Collector):
         yield family
 
 
+# Collectors evaluated at scrape time; apps add theirs from AppConfig.ready().
+SCRAPE_COLLECTORS: list[Collector] = []
+
+
+def register_scrape_collector(collector: Collector) -> None:
+    if not any(type(existing) is type(collector) for existing in SCRAPE_COLLECTORS):
+        SCRAPE_COLLECTORS.append(collector)
+
+
+class _Guarded(Collector):
+    """A scrape during a database outage still returns the HTTP metrics."""
+
+    def __init__(self, inner: Collector):
+        self.inner = inner
+
+    def collect(self):
+        try:
+            yield from list(self.inner.collect())
+        except Exception:
+            return
+
+
 def _registry() -> CollectorRegistry:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
@@ -91,6 +113,8 @@ def _registry() -> CollectorRegistry:
         for collector in (REQUESTS, LATENCY):
             registry.register(collector)
     registry.register(ComponentStatusCollector())
+    for collector in SCRAPE_COLLECTORS:
+        registry.register(_Guarded(collector))
     return registry
 
 

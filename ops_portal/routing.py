@@ -1,7 +1,6 @@
-"""Websocket routes of all apps, collected in one list the ASGI app serves.
+"""Websocket routes of all apps, collected in one list the ASGI app serves (all under /ws/, which
+the proxy routes to the Procfile's `ws` process)."""
 
-Each app that serves websockets exposes `websocket_urlpatterns` in its own `routing.py`; add it
-here. The foundation has none yet: the first is the incident timeline.
-"""
+from incidents.routing import websocket_urlpatterns as incident_routes
 
-websocket_urlpatterns: list = []
+websocket_urlpatterns: list = [*incident_routes]

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "ops_portal",
     "accounts",
     "catalog",
+    "incidents",
 ]
 
 MIDDLEWARE = [
@@ -228,6 +229,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ComponentStatusEnum": "catalog.models.ComponentStatus",
         "TargetKindEnum": "catalog.models.TargetKind",
+        "IncidentStatusEnum": "incidents.models.Status",
+        "PublicUpdateStatusEnum": "incidents.services.PUBLIC_UPDATE_STATUSES",
+        "TaskStatusEnum": "incidents.models.TaskStatus",
     },
 }
 
@@ -300,3 +304,13 @@ DEMO_PASSWORD = env_str("DEMO_PASSWORD", "ops-portal-demo")
 # --- Health -----------------------------------------------------------------------------------
 # The connection alias /health checks (tests point it at an unreachable server).
 HEALTH_DATABASE_ALIAS = "default"
+
+# --- Incidents --------------------------------------------------------------------------------
+# Business hours for "escalate next business day" (P3): opening time, weekdays (0 = Monday).
+BUSINESS_TIME_ZONE = env_str("BUSINESS_TIME_ZONE", TIME_ZONE)
+BUSINESS_HOURS_START = env_str("BUSINESS_HOURS_START", "09:00")
+BUSINESS_DAYS = tuple(int(day) for day in env_list("BUSINESS_DAYS", ["0", "1", "2", "3", "4"]))
+# Escalation tiers for an unacknowledged incident: level n is due at the escalation deadline
+# plus (n - 1) response windows.
+ESCALATION_MAX_LEVEL = env_int("ESCALATION_MAX_LEVEL", 3, minimum=1)
+ESCALATION_SWEEP_SECONDS = env_int("ESCALATION_SWEEP_SECONDS", 30, minimum=5)
