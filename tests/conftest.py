@@ -6,6 +6,7 @@ REDIS_URL). Without them they skip locally; with REQUIRE_SERVICES=1 (CI) they fa
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import pytest
@@ -45,6 +46,31 @@ def pytest_runtest_setup(item):
     if REQUIRE_SERVICES:
         pytest.fail(f"REQUIRE_SERVICES=1 but this test {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    return bool(
+        {"transactional_db", "live_server"} & names
+        or (marker is not None and marker.kwargs.get("transaction"))
+    )
+
+
+@pytest.fixture(autouse=True)
+def _reseed_after_flush(request):
+    """Transactional tests flush every table, data migrations' rows included: put the seeded
+    severity policy and playbook templates back before such a test runs."""
+    if not _is_transactional(request):
+        return
+    request.getfixturevalue("transactional_db")
+    from django.apps import apps
+
+    from incidents.models import SeverityPolicy
+
+    if not SeverityPolicy.objects.exists():
+        seed = importlib.import_module("incidents.migrations.0002_seed_policy_and_playbook").seed
+        seed(apps, None)
 
 
 @pytest.fixture
