@@ -47,3 +47,16 @@ def test_seed_demo_is_idempotent_and_keeps_changed_passwords():
     _seed()
     assert (User.objects.count(), Service.objects.count(), Target.objects.count()) == counts
     assert User.objects.get(username="admin").check_password("changed-by-the-admin")
+
+
+def test_seed_demo_creates_demo_incidents_once_with_contiguous_timelines():
+    from incidents.models import Incident
+    from incidents.selectors import timeline_problems
+
+    _seed()
+    statuses = set(Incident.objects.values_list("status", flat=True))
+    assert {"resolved", "investigating", "triggered"} <= statuses
+    count = Incident.objects.count()
+    _seed()
+    assert Incident.objects.count() == count
+    assert timeline_problems() == []

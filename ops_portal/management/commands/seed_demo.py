@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Team, User
 from accounts.permissions import Role
 from accounts.services import role_groups_sync, user_set_role
 from catalog.models import Service, ServiceGroup, Target
 from catalog.services import target_create, target_update
+from incidents.models import Incident
+from incidents.services import (
+    incident_declare,
+    incident_transition,
+    note_add,
+    public_update_post,
+    task_complete,
+)
 from ops_portal import demo_data
 
 DEMO_USERS = [
@@ -87,9 +98,90 @@ class Command(BaseCommand):
                 else:
                     target_update(target=existing, kind=kind, config=config)
 
+        if not Incident.objects.exists():
+            self._seed_incidents()
+
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {User.objects.count()} users, "
                 f"{Service.objects.count()} services, {Target.objects.count()} targets."
             )
+        )
+
+    def _seed_incidents(self) -> None:
+        """A few incidents in different states, so the workspace is not empty on first run."""
+        now = timezone.now()
+        commander = User.objects.get(username="commander")
+        responder = User.objects.get(username="responder")
+        services = {service.slug: service for service in Service.objects.all()}
+
+        past = now - timedelta(days=2, hours=3)
+        resolved = incident_declare(
+            title="Card payments failing with processor timeouts",
+            severity="P0",
+            by=commander,
+            commander=commander,
+            symptom="service_unavailable",
+            services=[services["payments"]],
+            customer_facing=True,
+            now=past,
+        )
+        for minutes, to in (
+            (4, "acknowledged"),
+            (9, "investigating"),
+            (25, "mitigating"),
+            (52, "resolved"),
+        ):
+            incident_transition(
+                incident=resolved, to=to, by=commander, now=past + timedelta(minutes=minutes)
+            )
+        note_add(
+            incident=resolved,
+            by=responder,
+            now=past + timedelta(minutes=12),
+            body="Processor latency p99 at **28 s**; connection pool to the processor exhausted.",
+        )
+
+        started = now - timedelta(minutes=42)
+        active = incident_declare(
+            title="Search results slow (p95 > 4 s)",
+            severity="P1",
+            by=commander,
+            commander=commander,
+            symptom="high_latency",
+            services=[services["search"]],
+            customer_facing=True,
+            now=started,
+        )
+        incident_transition(
+            incident=active, to="acknowledged", by=responder, now=started + timedelta(minutes=3)
+        )
+        incident_transition(
+            incident=active, to="investigating", by=commander, now=started + timedelta(minutes=8)
+        )
+        for task in active.tasks.filter(step="acknowledge"):
+            task_complete(task=task, by=commander, now=started + timedelta(minutes=10))
+        note_add(
+            incident=active,
+            by=responder,
+            now=started + timedelta(minutes=15),
+            body="Cache hit rate dropped from 92% to 40% after the 14:05 deploy.",
+        )
+        public_update_post(
+            incident=active,
+            by=commander,
+            status="identified",
+            component_status="degraded_performance",
+            now=started + timedelta(minutes=20),
+            body="Search is slower than usual. We have identified the cause and are working on a fix.",
+        )
+
+        incident_declare(
+            title="Order confirmation emails delayed",
+            severity="P2",
+            by=responder,
+            commander=commander,
+            symptom="consumer_lag",
+            services=[services["notifications-email"], services["orders"]],
+            now=now - timedelta(minutes=6),
         )
