@@ -196,6 +196,13 @@ class TaskTemplate(models.Model):
     due_minutes = models.PositiveIntegerField(
         help_text="Due this long after the status is entered."
     )
+    completed_on_status = models.CharField(
+        max_length=20,
+        choices=Status.choices,
+        blank=True,
+        help_text="Completed automatically when the incident enters this status (e.g. the "
+        "'Acknowledge' task on acknowledgement).",
+    )
     position = models.PositiveIntegerField(default=0)
     active = models.BooleanField(default=True)
 

@@ -218,6 +218,10 @@ def incident_transition(*, incident: Incident, to: str, by, note: str = "", now=
             author=by,
             now=now,
         )
+        for task in IncidentTask.objects.filter(
+            incident=locked, status=TaskStatus.OPEN, template__completed_on_status=to
+        ):
+            task_complete(task=task, by=by, now=now)
         events.publish(
             "incident.resolved" if to == Status.RESOLVED else "incident.status_changed",
             incident_id=locked.pk,

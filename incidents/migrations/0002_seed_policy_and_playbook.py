@@ -50,6 +50,10 @@ TEMPLATES = [
 ]
 
 
+# Tasks the transition itself accomplishes.
+AUTO_COMPLETE = {"Acknowledge the incident": "acknowledged"}
+
+
 def seed(apps, schema_editor):
     SeverityPolicy = apps.get_model("incidents", "SeverityPolicy")
     TaskTemplate = apps.get_model("incidents", "TaskTemplate")
@@ -58,7 +62,12 @@ def seed(apps, schema_editor):
     if not TaskTemplate.objects.exists():
         for position, (step, on_status, title, due) in enumerate(TEMPLATES, start=1):
             TaskTemplate.objects.create(
-                step=step, on_status=on_status, title=title, due_minutes=due, position=position
+                step=step,
+                on_status=on_status,
+                title=title,
+                due_minutes=due,
+                position=position,
+                completed_on_status=AUTO_COMPLETE.get(title, ""),
             )
 
 

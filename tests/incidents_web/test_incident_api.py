@@ -279,3 +279,13 @@ def test_incident_api_access_by_role(
     response = getattr(api_as(persona), method)(url, body, format="json")
     role = request.node.callspec.params["persona"]
     assert response.status_code == expected[role], response.content
+
+
+def test_acknowledging_completes_the_acknowledge_task(api_as, responder, incident):
+    api_as(responder).post(
+        f"/api/v1/incidents/{incident.pk}/transition/", {"to": "acknowledged"}, format="json"
+    )
+    task = IncidentTask.objects.get(incident=incident, title="Acknowledge the incident")
+    assert task.status == "done" and task.completed_by == responder
+    others = IncidentTask.objects.filter(incident=incident, step="acknowledge").exclude(pk=task.pk)
+    assert all(other.status == "open" for other in others)
