@@ -1,0 +1,303 @@
+"""Run the benchmark: both servers up, same client for each endpoint, table and JSON out.
+
+Order: baseline, every portal endpoint, baseline again. The faster baseline run is the one
+divided by (ARCHITECTURE.md §7: never compare against a slower baseline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import shutil
+import signal
+import sys
+import tempfile
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from bench import portal, report
+from bench.errors import BenchError
+from bench.load import LoadResult, PythonClient, Target, WrkClient, fetch
+from bench.servers import Server, bind_loopback, free_port, gunicorn_executable, procfile_command
+
+BASELINE_PATH = "/hello"
+# Two baseline runs further apart than this mean the machine was busy during the run.
+NOISY_SPREAD = 0.15
+# (label, path, auth): what the portal is measured on.
+ENDPOINTS = [
+    ("GET /health", "/health", "none"),
+    ("GET /api/v1/services/", "/api/v1/services/", "token"),
+    ("GET /services/", "/services/", "session"),
+]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Measure the portal (Procfile `web`) against a bare Django baseline.",
+    )
+    parser.add_argument("--duration", type=int, default=8, help="seconds per measurement (8)")
+    parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per endpoint (2)")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections (16)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
+    parser.add_argument(
+        "--client",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="load client: wrk when installed (auto), else Python threads",
+    )
+    parser.add_argument("--skip-pages", action="store_true", help="measure no HTML page")
+    args = parser.parse_args(argv)
+    if args.duration < 1 or args.warmup < 0 or args.connections < 1 or args.threads < 1:
+        parser.error("--duration and --connections/--threads must be >= 1, --warmup >= 0")
+    return args
+
+
+def say(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def _stop_on_signal(signum, frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # SIGTERM/SIGHUP take the same path as Ctrl-C, so `finally` stops the servers.
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    signal.signal(signal.SIGHUP, _stop_on_signal)
+    workdir = Path(tempfile.mkdtemp(prefix="ops-portal-bench-"))
+    servers: list[Server] = []
+    try:
+        return _run(args, workdir, servers)
+    except BenchError as exc:
+        say(f"error: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+    finally:
+        # A second Ctrl-C must not cut the cleanup short; stop() is bounded by its timeouts.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _stop_all(servers)
+        shutil.rmtree(workdir, ignore_errors=True)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _stop_all(servers: list[Server]) -> None:
+    while servers:
+        server = servers.pop()
+        say(f"stopping {server.name}")
+        server.stop()
+
+
+def _choose_client(args: argparse.Namespace, workdir: Path):
+    wrk = WrkClient.find()
+    if args.client == "wrk" and not wrk:
+        raise BenchError("--client wrk, but wrk is not installed (apt-get install wrk)")
+    if args.client != "python" and wrk:
+        return WrkClient(wrk, threads=args.threads, connections=args.connections, workdir=workdir)
+    return PythonClient(connections=args.connections)
+
+
+def _ports(count: int) -> list[int]:
+    ports: set[int] = set()
+    for _ in range(count * 10):
+        ports.add(free_port())
+        if len(ports) == count:
+            return sorted(ports)
+    raise BenchError("could not find free ports on 127.0.0.1")
+
+
+def _run(args: argparse.Namespace, workdir: Path, servers: list[Server]) -> int:
+    machine = _machine()  # before the servers start: the load average says how quiet it was
+    client = _choose_client(args, workdir)
+    baseline_port, portal_port = _ports(2)
+    env = portal.portal_env(workdir / "var", portal_port)
+    backends = portal.backends(env)
+
+    say(f"preparing the portal: migrate, seed_demo, create_api_token ({backends['database']})")
+    token = portal.prepare(env)
+    baseline, web = _start_servers(env, baseline_port, portal_port, workdir, servers)
+
+    rows = _portal_rows(args, portal_port, token)
+    targets = {row.label: row.target for row in rows if row.target and not row.failure}
+    baseline_target = Target(baseline_port, BASELINE_PATH)
+    say(f"client: {client.describe(args.duration)}, {args.warmup}s warm-up per endpoint")
+    baseline_runs = [_measure(client, "baseline GET /hello", baseline_target, args)]
+    for row in rows:
+        if row.label in targets:
+            row.result = _measure(client, f"portal {row.label}", targets[row.label], args)
+            # A session or token that lapsed mid-run would turn into redirects or 401s.
+            failure, _ = _preflight(targets[row.label])
+            if failure:
+                row.failure = f"after the run: {failure}"
+    baseline_runs.append(_measure(client, "baseline GET /hello (again)", baseline_target, args))
+    best = max(baseline_runs, key=lambda result: result.requests_per_second)
+    baseline_row = report.Row("baseline", "GET /hello", "none", result=best)
+    baseline_row.response_bytes = _preflight(baseline_target)[1]
+    _stop_all(servers)
+
+    all_rows = [baseline_row, *rows]
+    first, second = (run.requests_per_second for run in baseline_runs)
+    spread = abs(first - second) / max(first, second) if max(first, second) else 0.0
+    print(_header(client, args, machine, backends, web.argv))
+    print()
+    print(report.table(all_rows, best))
+    print(
+        f"\nvs baseline = portal req/s / the faster of two baseline runs "
+        f"({first:.1f} and {second:.1f} req/s, {spread:.0%} apart)"
+    )
+    if spread > NOISY_SPREAD:
+        print(
+            f"warning: the baseline runs differ by more than {NOISY_SPREAD:.0%}: something else "
+            "was using the CPU; treat these figures as rough and run again on a quiet machine"
+        )
+    path = report.write_json(
+        {
+            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "client": {
+                "name": client.name,
+                "command": client.describe(args.duration),
+                "connections": args.connections,
+            },
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "machine": machine,
+            "backends": backends,
+            "baseline": {
+                "command": _display_command(baseline.argv),
+                "runs": [vars(run) for run in baseline_runs],
+                "used": "fastest run",
+                "spread": round(spread, 4),
+            },
+            "portal": {"command": _display_command(web.argv), "procfile": "web"},
+            "endpoints": [row.as_json(best) for row in all_rows],
+        }
+    )
+    print(f"results: {path}")
+    failed = [row for row in rows if row.failure and not row.failure.startswith("skipped")]
+    for row in failed:
+        say(f"{row.label}: {row.failure}")
+    return 1 if failed else 0
+
+
+def _start_servers(
+    env: dict[str, str], baseline_port: int, portal_port: int, workdir: Path, servers: list
+) -> tuple[Server, Server]:
+    """Start the baseline and the portal's Procfile `web` line; return once both answer."""
+    gunicorn = gunicorn_executable()
+    baseline_argv = [
+        gunicorn,
+        "bench.hello_wsgi:application",
+        "--bind",
+        f"127.0.0.1:{baseline_port}",
+        "--workers",
+        "2",
+        "--worker-class",
+        "sync",
+    ]
+    baseline_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.hello_settings"}
+    portal_argv = bind_loopback(procfile_command("web", env), portal_port)
+    if portal_argv[0] != "gunicorn":
+        raise BenchError(f"Procfile `web` no longer starts gunicorn: {shlex.join(portal_argv)}")
+    portal_argv[0] = gunicorn
+
+    baseline = Server("baseline", baseline_argv, baseline_env, baseline_port, workdir / "b.log")
+    web = Server("portal", portal_argv, env, portal_port, workdir / "portal.log")
+    for server in (baseline, web):
+        say(f"starting {server.name} on 127.0.0.1:{server.port}")
+        servers.append(server)
+        server.start()
+    baseline.wait_ready(BASELINE_PATH)
+    web.wait_ready("/health")
+    return baseline, web
+
+
+def _portal_rows(args: argparse.Namespace, port: int, token: str) -> list[report.Row]:
+    """One row per portal endpoint, with its target, or why it cannot be measured."""
+    headers: dict[str, dict[str, str]] = {
+        "none": {},
+        "token": {"Authorization": f"Bearer {token}", "Accept": "application/json"},
+    }
+    rows = []
+    for label, path, auth in ENDPOINTS:
+        row = report.Row("portal", label, auth)
+        rows.append(row)
+        if auth == "session":
+            if args.skip_pages:
+                row.failure = "skipped (--skip-pages)"
+                continue
+            try:
+                headers["session"] = {"Cookie": portal.session_cookie(port)}
+            except BenchError as exc:
+                row.failure = str(exc)
+                continue
+        row.target = Target(port, path, headers[auth])
+        row.failure, row.response_bytes = _preflight(row.target)
+    return rows
+
+
+def _preflight(target: Target) -> tuple[str, int]:
+    """Return why `target` is not measurable (anything but a 200) or "", and the body size."""
+    try:
+        answer = fetch(target.port, target.path, headers=target.headers)
+    except OSError as exc:
+        return f"{target.path}: {type(exc).__name__}", 0
+    if answer.status != 200:
+        location = answer.headers.get("Location", "")
+        return (
+            f"{target.path} answered {answer.status}" + (f" -> {location}" if location else ""),
+            0,
+        )
+    return "", len(answer.body)
+
+
+def _measure(client, name: str, target: Target, args: argparse.Namespace) -> LoadResult:
+    if args.warmup:
+        client.run(target, args.warmup)
+    say(f"measuring {name} for {args.duration}s")
+    return client.run(target, args.duration)
+
+
+def _display_command(argv: list[str]) -> str:
+    return shlex.join(["gunicorn", *argv[1:]])
+
+
+def _header(
+    client, args: argparse.Namespace, machine: dict, backends: dict, portal_argv: list[str]
+) -> str:
+    load = ", ".join(f"{value:.2f}" for value in machine["loadavg_at_start"])
+    return "\n".join(
+        [
+            f"Ops Portal benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+            f"{machine['cpus']} CPUs (load average at start {load}), "
+            f"Python {machine['python']}, Django {machine['django']}, "
+            f"gunicorn {machine['gunicorn']}",
+            f"client:   {client.describe(args.duration)}, {args.warmup}s warm-up, "
+            "same for every row",
+            "baseline: bare Django JSON view, no middleware, no DB; gunicorn 2 sync workers",
+            f"portal:   {_display_command(portal_argv)}",
+            f"          database {backends['database']}, cache {backends['cache']}",
+        ]
+    )
+
+
+def _machine() -> dict:
+    def version(package: str) -> str:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return "?"
+
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "django": version("django"),
+        "gunicorn": version("gunicorn"),
+        "loadavg_at_start": [round(value, 2) for value in os.getloadavg()],
+    }
