@@ -26,5 +26,5 @@ def broadcast_appended(incident_id: int, seq: int) -> None:
         async_to_sync(layer.group_send)(
             timeline_group(incident_id), {"type": "timeline.appended", "seq": seq}
         )
-    except Exception:  # a down channel layer must never fail the write; pages resync on reconnect
-        logger.warning("could not broadcast timeline event %s#%s", incident_id, seq, exc_info=True)
+    except Exception as exc:  # a down channel layer must never fail the write; pages resync
+        logger.warning("could not broadcast timeline event %s#%s: %r", incident_id, seq, exc)

@@ -39,7 +39,13 @@ TASK_VERBS = {"complete", "reopen", "assign", "skip"}
 @require_perm(Perm.INCIDENTS_READ)
 def incident_list(request):
     query = request.GET.copy()
-    if not any(key in query for key in ("status", "severity", "open")):
+    for key in list(query):  # an empty select ("any") means no filter, not an invalid choice
+        values = [value for value in query.getlist(key) if value]
+        if values:
+            query.setlist(key, values)
+        else:
+            del query[key]
+    if not any(key in query for key in ("status", "open", "all")):
         query["open"] = "true"  # the default view is what needs attention now
     incidents = IncidentFilter(query, queryset=Incident.objects.for_listing())
     sort = request.GET.get("sort", "newest")

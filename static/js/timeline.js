@@ -1,7 +1,7 @@
 // Live incident timeline (ARCHITECTURE.md §6).
 // The server is the source of truth: whenever we learn that events exist beyond our last seq
 // (a websocket nudge, a reconnect, or a poll tick) we fetch `?after=<last seq>` and append.
-// Without a cross-process channel layer (data-poll="1") we also poll every 2 s, because events
+// Without a cross-process channel layer (data-poll="1") we also poll every second, because events
 // written by Celery workers cannot reach the websocket then.
 (function () {
   "use strict";
@@ -14,6 +14,8 @@
   let inFlight = null;
   let socket = null;
   let retryDelay = 1000;
+  // One second keeps a worker's event on screen well within the 2 s we promise.
+  const POLL_MS = 1000;
 
   function setState(text, live) {
     if (!indicator) return;
@@ -74,7 +76,7 @@
   connect();
   if (polling) {
     setState("polling", true);
-    window.setInterval(catchUp, 2000);
+    window.setInterval(catchUp, POLL_MS);
   }
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden) catchUp();

@@ -271,3 +271,17 @@ def test_closed_incident_offers_no_composer(client, commander, incident):
     client.force_login(commander)
     html = client.get(reverse("incidents:detail", args=[incident.number])).content.decode()
     assert incident.status == Status.CLOSED and "compose-note" not in html
+
+
+def test_empty_filter_values_mean_any_and_all_shows_closed(client, viewer, commander, incident):
+    from incidents.services import incident_transition
+
+    old = incident_declare(title="Long gone", severity="P3", by=commander)
+    for to in ["acknowledged", "resolved", "closed"]:
+        old = incident_transition(incident=old, to=to, by=commander)
+    client.force_login(viewer)
+    default = client.get(reverse("incidents:list"), {"status": "", "severity": "", "service": ""})
+    html = default.content.decode()
+    assert "form-errors" not in html and "Checkout 503" in html and "Long gone" not in html
+    everything = client.get(reverse("incidents:list"), {"all": "1"}).content.decode()
+    assert "Long gone" in everything and "Checkout 503" in everything
