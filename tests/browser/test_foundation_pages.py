@@ -171,7 +171,11 @@ def test_filtering_by_status_swaps_the_list_in_place_and_keeps_the_url(
     page.get_by_label("Status", exact=True).select_option(label="Major outage")
 
     expect(page).to_have_url(re.compile(r"/services/\?.*status=major_outage"))
-    expect(page.locator("#service-sections").get_by_role("link")).to_have_text(["Checkout API"])
+    expect(page.locator("#service-sections table").get_by_role("link")).to_have_text(
+        ["Checkout API"]
+    )
+    expect(page.locator(".result-count")).to_contain_text("1 service match")
+    expect(page.locator("#status-tiles .is-selected")).to_contain_text("Major outage")
     assert page.evaluate("window.stillTheSamePage") is True  # htmx swapped, no full reload
 
     page.get_by_label("Search").press_sequentially("nothing-like-this")
@@ -192,7 +196,9 @@ def test_filtering_by_status_works_without_javascript(
     page.get_by_role("button", name="Filter").click()
 
     expect(page).to_have_url(re.compile(r"status=partial_outage"))
-    expect(page.locator("#service-sections").get_by_role("link")).to_have_text(["Orders database"])
+    expect(page.locator("#service-sections table").get_by_role("link")).to_have_text(
+        ["Orders database"]
+    )
     screenshot(page, "services-filtered-no-js")
 
     page.get_by_role("link", name="Clear").click()
@@ -202,7 +208,7 @@ def test_filtering_by_status_works_without_javascript(
     page.get_by_role("list", name="Services by status").get_by_role(
         "link", name=re.compile("Under maintenance", re.I)
     ).click()
-    expect(page.locator("#service-sections").get_by_role("link")).to_have_text(["Event bus"])
+    expect(page.locator("#service-sections table").get_by_role("link")).to_have_text(["Event bus"])
 
 
 def test_opening_a_service_shows_its_diagnostic_targets(
