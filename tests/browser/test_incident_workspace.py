@@ -9,17 +9,12 @@ Two live setups (ARCHITECTURE.md §6):
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import uvicorn
-from django.db import connection
 from django.test import override_settings
 from playwright.sync_api import expect
 
@@ -29,9 +24,9 @@ from incidents.services import incident_declare
 from incidents.tasks import append_worker_note
 from ops_portal.celery import app as celery_app
 from tests.factories import PASSWORD, ServiceFactory
+from tests.workers import celery_worker
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parents[2]
 LIVE_DEADLINE_MS = 2000
 
 
@@ -158,44 +153,8 @@ def asgi_server():
 
 @pytest.fixture
 def celery_worker_process():
-    """A real worker process on the Redis broker and the test database (own queue)."""
-    queue = f"browser-{os.getpid()}-{_free_port()}"
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_QUEUE": queue,
-        "DATABASE_POOL": "0",
-        "DJANGO_ALLOW_ASYNC_UNSAFE": "",
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "ops_portal",
-            "worker",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "WARNING",
-            "--hostname",
-            f"{queue}@test",
-            "-Q",
-            queue,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    yield queue
-    worker.terminate()
-    try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
+    with celery_worker("browser") as worker:
+        yield worker.queue
 
 
 @pytest.mark.postgres

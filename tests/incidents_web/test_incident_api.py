@@ -16,17 +16,6 @@ pytestmark = pytest.mark.django_db
 ROLES = ["anonymous", "viewer", "responder", "commander", "admin"]
 
 
-@pytest.fixture
-def incident(commander):
-    return incident_declare(
-        title="Checkout 503",
-        severity="P1",
-        by=commander,
-        commander=commander,
-        services=[ServiceFactory(slug="checkout")],
-    )
-
-
 def test_declare_with_service_slugs_and_ids_answers_201_with_ref(api_as, commander):
     by_id = ServiceFactory(slug="payments")
     ServiceFactory(slug="checkout")

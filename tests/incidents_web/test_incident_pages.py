@@ -15,17 +15,6 @@ pytestmark = pytest.mark.django_db
 ROLES = ["anonymous", "viewer", "responder", "commander", "admin"]
 
 
-@pytest.fixture
-def incident(commander):
-    return incident_declare(
-        title="Checkout 503",
-        severity="P1",
-        by=commander,
-        commander=commander,
-        services=[ServiceFactory(slug="checkout")],
-    )
-
-
 PAGES = {
     "list": (
         lambda i: reverse("incidents:list"),

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from celery import shared_task
 from django.conf import settings
-from django.db import connection
 
 from ops_portal.celery import RedeliveryCappedTask, app
 from ops_portal.models import WorkerHeartbeat
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.workers import celery_worker
 
 
 def test_reliability_settings():
@@ -70,49 +64,12 @@ def test_a_redelivered_task_is_dropped_after_the_cap():
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_the_heartbeat_through_redis():
     """Enqueue through the Redis broker; a separate worker process writes the row."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_QUEUE": queue,
-        "DATABASE_POOL": "0",
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "ops_portal",
-            "worker",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "WARNING",
-            "--hostname",
-            f"{queue}@test",
-            "-Q",
-            queue,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        app.send_task("ops_portal.tasks.record_heartbeat", queue=queue)
+    with celery_worker() as worker:
+        app.send_task("ops_portal.tasks.record_heartbeat", queue=worker.queue)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if WorkerHeartbeat.objects.filter(worker=f"{queue}@test").exists():
+            if WorkerHeartbeat.objects.filter(worker=worker.hostname).exists():
                 break
-            assert worker.poll() is None, worker.stdout.read()
+            assert worker.alive(), "the worker process exited"
             time.sleep(0.2)
-        assert WorkerHeartbeat.objects.filter(worker=f"{queue}@test").exists()
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        assert WorkerHeartbeat.objects.filter(worker=worker.hostname).exists()

@@ -173,7 +173,7 @@ class Command(BaseCommand):
             status="identified",
             component_status="degraded_performance",
             now=started + timedelta(minutes=20),
-            body="Search is slower than usual. We have identified the cause and are working on a fix.",
+            body="Search is slower than usual. We have identified the cause and are fixing it.",
         )
 
         incident_declare(
