@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.permissions import Perm, require_perm, user_has_perm
 
 from . import services
+from .escalation import escalation_deadline
 from .filters import IncidentFilter
 from .forms import DeclareForm, NoteForm, PublicUpdateForm, SkipForm
 from .models import EventKind, Incident, IncidentTask, Severity, Status, Step, TaskStatus
@@ -151,6 +152,9 @@ def incident_detail(request, number: int):
         "note_form": NoteForm(),
         "update_form": PublicUpdateForm(),
         "now": now,
+        "escalates_at": escalation_deadline(incident)
+        if incident.status == Status.TRIGGERED
+        else None,
         # Without a cross-process channel layer, worker events reach the page by polling.
         "poll_timeline": not settings.REDIS_URL,
     }

@@ -274,3 +274,10 @@ def test_empty_filter_values_mean_any_and_all_shows_closed(client, viewer, comma
     assert "form-errors" not in html and "Checkout 503" in html and "Long gone" not in html
     everything = client.get(reverse("incidents:list"), {"all": "1"}).content.decode()
     assert "Long gone" in everything and "Checkout 503" in everything
+
+
+def test_unacknowledged_incident_shows_respond_and_escalation_deadlines(client, viewer, commander):
+    p3 = incident_declare(title="Typo on pricing page", severity="P3", by=commander)
+    client.force_login(viewer)
+    html = client.get(reverse("incidents:detail", args=[p3.number])).content.decode()
+    assert "Respond by" in html and "Escalates" in html
