@@ -13,14 +13,30 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import events
 from .business_hours import next_business_day_start
-from .models import Escalation, EventKind, Incident, IncidentTask, Status, TaskStatus
+from .models import (
+    OPEN_STATUSES,
+    Escalation,
+    EventKind,
+    Incident,
+    IncidentTask,
+    Status,
+    Step,
+    TaskStatus,
+)
 from .services import timeline_append
 
 ACK_BREACH = "ack"
+
+# Overdue tasks that still matter: every task while the incident is open; once it is resolved,
+# only the follow-up work (root cause, fix, postmortem), not the response steps it outran.
+ESCALATING_TASKS = Q(incident__status__in=OPEN_STATUSES) | Q(
+    incident__status=Status.RESOLVED, step__in=(Step.RESOLVE, Step.COMMUNICATE)
+)
 
 
 def escalation_deadline(incident: Incident) -> datetime:
@@ -109,7 +125,13 @@ def _escalate_task(task_id: int, now: datetime) -> int:
         task = (
             IncidentTask.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("incident")
-            .filter(pk=task_id, status=TaskStatus.OPEN, due_at__lt=now, escalated_at__isnull=True)
+            .filter(
+                ESCALATING_TASKS,
+                pk=task_id,
+                status=TaskStatus.OPEN,
+                due_at__lt=now,
+                escalated_at__isnull=True,
+            )
             .first()
         )
         if task is None or task.incident.status == Status.CLOSED:
@@ -140,7 +162,7 @@ def escalate_overdue(*, now: datetime | None = None) -> SweepResult:
     candidates = Incident.objects.filter(status=Status.TRIGGERED).values_list("pk", flat=True)
     acknowledgements = sum(_escalate_ack(pk, now) for pk in candidates)
     overdue_tasks = IncidentTask.objects.filter(
-        status=TaskStatus.OPEN, due_at__lt=now, escalated_at__isnull=True
-    ).exclude(incident__status=Status.CLOSED)
+        ESCALATING_TASKS, status=TaskStatus.OPEN, due_at__lt=now, escalated_at__isnull=True
+    )
     tasks = sum(_escalate_task(pk, now) for pk in overdue_tasks.values_list("pk", flat=True))
     return SweepResult(acknowledgements=acknowledgements, tasks=tasks)

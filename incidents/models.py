@@ -87,6 +87,17 @@ class SeverityPolicy(models.Model):
         return f"{self.level} {self.name}"
 
 
+class Counter(models.Model):
+    """A named gapless counter (incident numbers), bumped with UPDATE … RETURNING so concurrent
+    declarations queue on one row instead of racing for MAX(number) + 1."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
+
+
 class IncidentQuerySet(models.QuerySet):
     def open(self):
         return self.filter(status__in=OPEN_STATUSES)

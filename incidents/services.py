@@ -19,6 +19,7 @@ from catalog.services import service_set_status
 from . import events
 from .live import broadcast_appended
 from .models import (
+    Counter,
     EventKind,
     Incident,
     IncidentTask,
@@ -93,7 +94,20 @@ def timeline_append(
 
 
 def _next_number() -> int:
-    return (Incident.objects.aggregate(top=Max("number"))["top"] or 0) + 1
+    """The next incident number; the counter row stays locked until the declaring transaction
+    ends, so numbers are unique and a rolled-back declaration gives its number back."""
+    sql = f"UPDATE {Counter._meta.db_table} SET value = value + 1 WHERE name = %s RETURNING value"  # noqa: S608 (model table name)
+    for _attempt in range(2):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, ["incident"])
+            row = cursor.fetchone()
+        if row is not None:
+            return row[0]
+        # First declaration on this database (or after a test flush): start from the highest
+        # number in use. get_or_create copes with a concurrent first declaration.
+        start = Incident.objects.aggregate(top=Max("number"))["top"] or 0
+        Counter.objects.get_or_create(name="incident", defaults={"value": start})
+    raise IntegrityError("could not allocate an incident number")
 
 
 def _create_tasks(*, incident: Incident, on_status: str, now: datetime) -> list[IncidentTask]:
@@ -137,26 +151,18 @@ def incident_declare(
     policy = SeverityPolicy.objects.get(level=severity)
     services = list(services)
     with transaction.atomic():
-        for _attempt in range(5):
-            try:
-                with transaction.atomic():  # savepoint: a lost race for the number is retried
-                    incident = Incident.objects.create(
-                        number=_next_number(),
-                        title=title,
-                        severity=severity,
-                        severity_policy=policy,
-                        commander=commander,
-                        symptom=symptom,
-                        impact_summary=impact_summary,
-                        customer_facing=customer_facing,
-                        created_by=by if getattr(by, "pk", None) else None,
-                        detected_at=detected_at or now,
-                    )
-                break
-            except IntegrityError:
-                continue
-        else:
-            raise IntegrityError("could not allocate an incident number")
+        incident = Incident.objects.create(
+            number=_next_number(),
+            title=title,
+            severity=severity,
+            severity_policy=policy,
+            commander=commander,
+            symptom=symptom,
+            impact_summary=impact_summary,
+            customer_facing=customer_facing,
+            created_by=by if getattr(by, "pk", None) else None,
+            detected_at=detected_at or now,
+        )
         incident.services.set(services)
         tasks = _create_tasks(incident=incident, on_status=Status.TRIGGERED, now=now)
         timeline_append(
@@ -195,11 +201,10 @@ def incident_transition(*, incident: Incident, to: str, by, note: str = "", now=
             raise IllegalTransition(current, to)
         reopening = current == Status.RESOLVED and to == Status.INVESTIGATING
         locked.status = to
-        if to == Status.ACKNOWLEDGED and locked.acknowledged_at is None:
+        # Any move out of triggered means someone has it in hand: it counts as acknowledging.
+        newly_acknowledged = locked.acknowledged_at is None and to != Status.CLOSED
+        if newly_acknowledged:
             locked.acknowledged_at = now
-        if to in (Status.INVESTIGATING, Status.MITIGATING, Status.RESOLVED):
-            # Moving on from triggered implies someone has it in hand.
-            locked.acknowledged_at = locked.acknowledged_at or now
         if to == Status.MITIGATING and locked.mitigated_at is None:
             locked.mitigated_at = now
         if to == Status.RESOLVED:
@@ -218,8 +223,10 @@ def incident_transition(*, incident: Incident, to: str, by, note: str = "", now=
             author=by,
             now=now,
         )
+        # Tasks this move accomplishes, including an acknowledgement implied by skipping ahead.
+        done_by_move = {to, Status.ACKNOWLEDGED} if newly_acknowledged else {to}
         for task in IncidentTask.objects.filter(
-            incident=locked, status=TaskStatus.OPEN, template__completed_on_status=to
+            incident=locked, status=TaskStatus.OPEN, template__completed_on_status__in=done_by_move
         ):
             task_complete(task=task, by=by, now=now)
         events.publish(
@@ -302,12 +309,21 @@ def responder_join(*, incident: Incident, user, by=None) -> None:
 # --- Notes and public updates -----------------------------------------------------------------
 
 
+def _lock_unless_closed(incident: Incident) -> Incident:
+    """Lock the incident row and refuse if it is closed: the row decides, not the (possibly
+    stale) instance a page or request loaded earlier."""
+    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+    if locked.status == Status.CLOSED:
+        raise IncidentClosed(f"{locked.ref} is closed")
+    return locked
+
+
 def note_add(*, incident: Incident, body: str, by, now=None) -> TimelineEvent:
-    if incident.status == Status.CLOSED:
-        raise IncidentClosed(f"{incident.ref} is closed")
-    return timeline_append(
-        incident_id=incident.pk, kind=EventKind.NOTE, body=body, author=by, now=now
-    )
+    with transaction.atomic():
+        _lock_unless_closed(incident)
+        return timeline_append(
+            incident_id=incident.pk, kind=EventKind.NOTE, body=body, author=by, now=now
+        )
 
 
 def public_update_post(
@@ -322,9 +338,8 @@ def public_update_post(
     """Publish a status-page update; optionally set the affected services' component status."""
     if status not in PUBLIC_UPDATE_STATUSES:
         raise ValueError(f"unknown public update status {status!r}")
-    if incident.status == Status.CLOSED:
-        raise IncidentClosed(f"{incident.ref} is closed")
     with transaction.atomic():
+        _lock_unless_closed(incident)
         affected = []
         if component_status:
             component_status = ComponentStatus(component_status)
