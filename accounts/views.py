@@ -22,10 +22,6 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-class LogoutView(auth_views.LogoutView):
-    pass
-
-
 def _profile_context(request, *, form=None, issued=None):
     return {
         "role": user_role(request.user),
