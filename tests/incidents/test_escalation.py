@@ -191,9 +191,9 @@ def test_acknowledging_in_time_leaves_no_acknowledge_task_to_escalate(declare, c
 def test_resolved_false_alarm_leaves_no_acknowledge_task_to_escalate(declare, commander):
     """Resolving straight from triggered counts as acknowledged (acknowledged_at is stamped).
 
-    BUG: only entering 'acknowledged' completes the 'Acknowledge the incident' task, so a false
-    alarm resolved within a minute keeps it open and the sweep escalates it afterwards:
-    "Playbook task overdue: Acknowledge the incident" on an incident that is already resolved.
+    Regression: only entering 'acknowledged' completed the 'Acknowledge the incident' task, so
+    a false alarm resolved within a minute kept it open and the sweep escalated it afterwards:
+    "Playbook task overdue: Acknowledge the incident" on an incident already resolved.
     """
     incident = declare(severity="P0", now=T0 - minutes(1))  # escalation sweeps not run yet
     incident_transition(incident=incident, to=Status.RESOLVED, by=commander, now=T0)
@@ -265,6 +265,27 @@ def test_done_and_skipped_tasks_do_not_escalate(declare, responder):
     escalate_overdue(now=T0 + minutes(30))
 
     assert escalated_tasks(incident) == {third.title}
+
+
+def test_resolved_incident_escalates_only_its_follow_up_tasks(declare, walk):
+    # Walked to resolved at T0+4 min: the response-step tasks it outran stay open and overdue.
+    incident = walk(declare(severity="P2", now=T0), Status.RESOLVED)
+    outran = set(
+        incident.tasks.filter(status=TaskStatus.OPEN)
+        .exclude(step__in=["resolve", "communicate"])
+        .values_list("title", flat=True)
+    )
+    assert outran  # e.g. "Notify stakeholders", the mitigation tasks
+
+    escalate_overdue(now=T0 + timedelta(hours=2))
+
+    # Follow-up work due by then: the resolution update (60 min) and, being a 'communicate'
+    # task, the first stakeholder update created on acknowledging (30 min).
+    assert escalated_tasks(incident) == {
+        "Send the resolution update to stakeholders",
+        "Post the first stakeholder update",
+    }
+    assert not outran & escalated_tasks(incident)
 
 
 def test_tasks_of_a_closed_incident_do_not_escalate(declare, walk):

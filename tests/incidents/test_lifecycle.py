@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 
 from catalog.models import ComponentStatus
 from incidents.escalation import escalate_overdue
@@ -480,8 +481,9 @@ def test_closed_incident_rejects_writes_even_through_a_stale_instance(
 ):
     """A page loaded before the close still holds status 'resolved'; the row is the truth.
 
-    BUG: note_add and public_update_post check `.status` of the instance they are handed, so a
-    stale instance (or a close committed concurrently) puts an event on a closed incident.
+    Regression: note_add and public_update_post used to check `.status` of the instance they
+    were handed, so a stale instance (or a close committed concurrently) put an event on a
+    closed incident.
     """
     incident = walk(declare(), Status.RESOLVED)
     stale = Incident.objects.get(pk=incident.pk)
@@ -614,6 +616,17 @@ def test_saving_a_stale_incident_does_not_roll_back_escalation_level(declare):
     assert escalate_overdue(now=T0 + timedelta(minutes=1)).acknowledgements == 0
 
 
+def test_rolled_back_declaration_gives_its_number_back(declare):
+    declare(title="first")
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert declare(title="never happened").ref == "INC-2"
+        raise RuntimeError("the request failed after declaring")
+
+    assert declare(title="second").ref == "INC-2"
+    assert list(Incident.objects.order_by("number").values_list("number", flat=True)) == [1, 2]
+
+
 # --- Concurrent declaring (PostgreSQL) ----------------------------------------------------------
 
 DECLARERS = 16
@@ -624,9 +637,9 @@ DECLARERS = 16
 def test_concurrent_declarations_all_succeed_with_distinct_numbers(playbook, commander):
     """An alert storm declares many incidents at once; every one must get its own number.
 
-    BUG: incident_declare takes MAX(number) + 1 and retries a lost race only 5 times; each
-    retry waits for the winner to commit, so with more than 5 concurrent declarers the later
-    ones run out of attempts and fail with "could not allocate an incident number".
+    Regression: numbers were MAX(number) + 1 with 5 retries of a lost race; each retry waited
+    for the winner to commit, so beyond 5 concurrent declarers the rest failed with "could not
+    allocate an incident number" (10-11 of 16 did).
     """
 
     def declare_one(thread: int) -> str:
