@@ -34,8 +34,10 @@ ACK_BREACH = "ack"
 
 # Overdue tasks that still matter: every task while the incident is open; once it is resolved,
 # only the follow-up work (root cause, fix, postmortem), not the response steps it outran.
-ESCALATING_TASKS = Q(incident__status__in=OPEN_STATUSES) | Q(
-    incident__status=Status.RESOLVED, step__in=(Step.RESOLVE, Step.COMMUNICATE)
+# Severities whose policy turns task escalation off (P3 by default) never escalate tasks.
+ESCALATING_TASKS = Q(incident__severity_policy__escalate_overdue_tasks=True) & (
+    Q(incident__status__in=OPEN_STATUSES)
+    | Q(incident__status=Status.RESOLVED, step__in=(Step.RESOLVE, Step.COMMUNICATE))
 )
 
 

@@ -78,6 +78,11 @@ class SeverityPolicy(models.Model):
         default=False, help_text="Escalate at the start of the next business day instead."
     )
     requires_postmortem = models.BooleanField(default=False)
+    escalate_overdue_tasks = models.BooleanField(
+        default=True,
+        help_text="Escalate playbook tasks that pass their due time (off for low severities, "
+        "whose tasks should not page anyone minutes after declaring).",
+    )
 
     class Meta:
         ordering = ["level"]

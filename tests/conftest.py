@@ -6,7 +6,6 @@ REDIS_URL). Without them they skip locally; with REQUIRE_SERVICES=1 (CI) they fa
 
 from __future__ import annotations
 
-import importlib
 import os
 
 import pytest
@@ -15,6 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.permissions import Role
 from tests.factories import UserFactory
+from tests.seeds import reseed
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
@@ -64,13 +64,10 @@ def _reseed_after_flush(request):
     if not _is_transactional(request):
         return
     request.getfixturevalue("transactional_db")
-    from django.apps import apps
-
     from incidents.models import SeverityPolicy
 
     if not SeverityPolicy.objects.exists():
-        seed = importlib.import_module("incidents.migrations.0002_seed_policy_and_playbook").seed
-        seed(apps, None)
+        reseed()
 
 
 @pytest.fixture

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import importlib
 from datetime import timedelta
 
 import pytest
-from django.apps import apps as django_apps
 
 from incidents.models import Incident
 from incidents.services import incident_declare, incident_transition
+from tests.seeds import reseed
 
 from .support import PATH_TO, T0
-
-_seed_migration = importlib.import_module("incidents.migrations.0002_seed_policy_and_playbook")
 
 
 @pytest.fixture
 def playbook(db):
-    """The severity policies and task templates migration 0002 seeds.
+    """The severity policies and task templates the data migrations seed.
 
     Transactional tests end with a flush of every table, data-migration rows included, so a
     later transactional test would find none; the seed is idempotent, so seeding again is safe.
     """
-    _seed_migration.seed(django_apps, None)
+    reseed()
 
 
 @pytest.fixture

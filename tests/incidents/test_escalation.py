@@ -450,3 +450,13 @@ def test_p3_reaches_level_2_one_response_window_after_the_opening(business_hours
 
     escalate_overdue(now=berlin(2025, 6, 10, 9))
     assert ack_levels(incident) == [1, 2]
+
+
+def test_p3_tasks_do_not_escalate_by_policy_but_p2_tasks_do(declare):
+    p3 = declare(severity="P3", now=T0)
+    p2 = declare(severity="P2", now=T0)
+
+    escalate_overdue(now=T0 + timedelta(minutes=20))  # every acknowledge-step task is overdue
+
+    assert escalated_tasks(p3) == set()
+    assert escalated_tasks(p2)  # the same tasks on a P2 escalate

@@ -1,0 +1,18 @@
+"""Re-apply the data migrations' seeds after a transactional test flushed the tables."""
+
+from __future__ import annotations
+
+import importlib
+
+from django.apps import apps
+
+# Data migrations whose rows the app relies on, in order: (module, function).
+SEEDS = [
+    ("incidents.migrations.0002_seed_policy_and_playbook", "seed"),
+    ("incidents.migrations.0004_policy_escalate_overdue_tasks", "p3_tasks_do_not_escalate"),
+]
+
+
+def reseed() -> None:
+    for module, function in SEEDS:
+        getattr(importlib.import_module(module), function)(apps, None)
