@@ -14,6 +14,7 @@ class SeverityPolicyAdmin(admin.ModelAdmin):
         "response_minutes",
         "escalate_after_minutes",
         "escalate_next_business_day",
+        "escalate_overdue_tasks",
         "requires_postmortem",
     )
     ordering = ("level",)
