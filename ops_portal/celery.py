@@ -58,6 +58,14 @@ def _schedule_periodic_tasks(sender: Celery, **_kwargs) -> None:
         sender.signature("incidents.escalate_overdue"),
         name="escalate overdue incidents and tasks",
     )
+    sender.add_periodic_task(
+        settings.ALERTS_SWEEP_SECONDS,
+        sender.signature("alerts.sweep"),
+        name="process alert deliveries and groups left behind",
+    )
+    sender.add_periodic_task(
+        3600, sender.signature("alerts.prune_raw_events"), name="prune old alert deliveries"
+    )
 
 
 @worker_ready.connect

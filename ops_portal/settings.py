@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "accounts",
     "catalog",
     "incidents",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -180,6 +181,20 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
 # How often the worker proves it is alive; /health marks the broker degraded after 3 misses.
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 30, minimum=1)
+
+# --- Alert ingestion (alerts app) -------------------------------------------------------------
+ALERTS_MAX_BODY_BYTES = env_int("ALERTS_MAX_BODY_BYTES", 512 * 1024, minimum=1024)
+# Per integration, per minute, counted in alerts (an Alertmanager POST of 10 alerts counts 10);
+# each integration may set its own. Generous: during an outage alerts come in storms.
+ALERTS_RATE_LIMIT_PER_MINUTE = env_int("ALERTS_RATE_LIMIT_PER_MINUTE", 12000, minimum=1)
+# A web process sends at most one "process pending alerts" task per this many seconds.
+ALERTS_NUDGE_COALESCE_SECONDS = env_int("ALERTS_NUDGE_COALESCE_MS", 20, minimum=0) / 1000
+# Process deliveries inside the request instead (tests and debugging only).
+ALERTS_PROCESS_INLINE = env_bool("ALERTS_PROCESS_INLINE", False)
+ALERTS_SWEEP_SECONDS = env_int("ALERTS_SWEEP_SECONDS", 10, minimum=1)
+# The sweeper leaves deliveries younger than this to the nudged worker.
+ALERTS_SWEEP_GRACE_SECONDS = env_int("ALERTS_SWEEP_GRACE_SECONDS", 5, minimum=0)
+ALERTS_RAW_RETENTION_DAYS = env_int("ALERTS_RAW_RETENTION_DAYS", 7, minimum=1)
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
