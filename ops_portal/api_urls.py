@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import ApiTokenViewSet, MeView
+from alerts.api import AlertGroupViewSet, IntegrationViewSet, RoutingRuleViewSet
 from catalog.api import ServiceGroupViewSet, ServiceViewSet, TargetViewSet
 from incidents.api import IncidentViewSet, TaskViewSet
 
@@ -15,5 +16,8 @@ router.register("targets", TargetViewSet, basename="target")
 router.register("tokens", ApiTokenViewSet, basename="api-token")
 router.register("incidents", IncidentViewSet, basename="incident")
 router.register("tasks", TaskViewSet, basename="task")
+router.register("alert-groups", AlertGroupViewSet, basename="alert-group")
+router.register("integrations", IntegrationViewSet, basename="integration")
+router.register("routing-rules", RoutingRuleViewSet, basename="routing-rule")
 
 urlpatterns = [path("me/", MeView.as_view(), name="api-me"), *router.urls]

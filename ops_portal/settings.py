@@ -245,12 +245,22 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["accounts.permissions.IsViewer"],
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "alerts.openapi.add_ingestion_paths",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ComponentStatusEnum": "catalog.models.ComponentStatus",
         "TargetKindEnum": "catalog.models.TargetKind",
         "IncidentStatusEnum": "incidents.models.Status",
         "PublicUpdateStatusEnum": "incidents.services.PUBLIC_UPDATE_STATUSES",
         "TaskStatusEnum": "incidents.models.TaskStatus",
+        "SeverityEnum": "incidents.models.Severity",
+        "EventKindEnum": "incidents.models.EventKind",
+        "IntegrationKindEnum": "alerts.models.IntegrationKind",
+        "AlertActionEnum": "alerts.models.AlertAction",
+        "RouteActionEnum": "alerts.models.RouteAction",
+        "AlertGroupStatusEnum": "alerts.models.GroupStatus",
     },
 }
 
