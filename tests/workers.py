@@ -31,7 +31,7 @@ class WorkerProcess:
 
 
 @contextmanager
-def celery_worker(prefix: str = "test") -> Iterator[WorkerProcess]:
+def celery_worker(prefix: str = "test", env: dict | None = None) -> Iterator[WorkerProcess]:
     """Start a worker on a fresh queue against the current test database; stop it after."""
     queue = f"{prefix}-{uuid.uuid4().hex[:8]}"
     hostname = f"{queue}@test"
@@ -42,6 +42,7 @@ def celery_worker(prefix: str = "test") -> Iterator[WorkerProcess]:
         "CELERY_QUEUE": queue,
         "DATABASE_POOL": "0",
         "DJANGO_ALLOW_ASYNC_UNSAFE": "",
+        **(env or {}),
     }
     command = [sys.executable, "-m", "celery", "-A", "ops_portal", "worker", "--pool", "solo"]
     command += ["--loglevel", "WARNING", "--hostname", hostname, "-Q", queue]

@@ -36,18 +36,19 @@ def am_alert(
 
 def am_payload(*alerts: dict, receiver: str = "portal") -> dict:
     alerts = list(alerts) or [am_alert()]
-    status = "firing" if any(a["status"] == "firing" for a in alerts) else "resolved"
-    common = alerts[0]["labels"]
+    status = "firing" if any(a.get("status") == "firing" for a in alerts) else "resolved"
+    common = alerts[0].get("labels") if isinstance(alerts[0], dict) else None
+    common = common if isinstance(common, dict) else {}
     return {
         "receiver": receiver,
         "status": status,
         "alerts": alerts,
         "groupLabels": {"alertname": common.get("alertname", "")},
         "commonLabels": common,
-        "commonAnnotations": alerts[0]["annotations"],
+        "commonAnnotations": alerts[0].get("annotations", {}),
         "externalURL": "http://vm:19093",
         "version": "4",
-        "groupKey": "{}:{alertname=\"" + common.get("alertname", "") + "\"}",
+        "groupKey": '{}:{alertname="' + common.get("alertname", "") + '"}',
         "truncatedAlerts": 0,
     }
 
