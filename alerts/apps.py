@@ -6,8 +6,10 @@ class AlertsConfig(AppConfig):
     verbose_name = "Alerts"
 
     def ready(self) -> None:
-        from ops_portal.metrics import register_scrape_collector
+        from ops_portal.metrics import register_process_metric, register_scrape_collector
 
-        from .metrics import AlertBacklogCollector
+        from .metrics import ALERTS_ACCEPTED, RECEIVED, REJECTED, AlertBacklogCollector
 
         register_scrape_collector(AlertBacklogCollector())
+        for metric in (RECEIVED, ALERTS_ACCEPTED, REJECTED):
+            register_process_metric(metric)

@@ -84,6 +84,14 @@ class ComponentStatusCollector(Collector):
 
 # Collectors evaluated at scrape time; apps add theirs from AppConfig.ready().
 SCRAPE_COLLECTORS: list[Collector] = []
+# Counters and histograms kept in this process (apps add theirs with register_process_metric);
+# under PROMETHEUS_MULTIPROC_DIR the multiprocess collector reads them from the shared files.
+PROCESS_METRICS: list[Collector] = [REQUESTS, LATENCY]
+
+
+def register_process_metric(metric: Collector) -> None:
+    if metric not in PROCESS_METRICS:
+        PROCESS_METRICS.append(metric)
 
 
 def register_scrape_collector(collector: Collector) -> None:
@@ -110,7 +118,7 @@ def _registry() -> CollectorRegistry:
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = CollectorRegistry()
-        for collector in (REQUESTS, LATENCY):
+        for collector in PROCESS_METRICS:
             registry.register(collector)
     registry.register(ComponentStatusCollector())
     for collector in SCRAPE_COLLECTORS:
