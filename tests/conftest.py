@@ -7,6 +7,7 @@ REDIS_URL). Without them they skip locally; with REQUIRE_SERVICES=1 (CI) they fa
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 from django.conf import settings
@@ -17,6 +18,7 @@ from tests.factories import UserFactory
 from tests.seeds import reseed
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+ALERTMANAGER = "prometheus-alertmanager"
 
 
 def pytest_report_header(config):
@@ -36,6 +38,8 @@ def _service_missing(item) -> str | None:
         return "needs PostgreSQL: set DATABASE_URL=postgres://…"
     if item.get_closest_marker("redis") and not settings.REDIS_URL:
         return "needs Redis: set REDIS_URL=redis://…"
+    if item.get_closest_marker("alertmanager") and not shutil.which(ALERTMANAGER):
+        return f"needs {ALERTMANAGER}: apt-get install prometheus-alertmanager"
     return None
 
 
