@@ -22,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from . import metrics, ratelimit
 from .models import Integration, RawEvent
 from .nudge import nudge_worker
-from .sources import InvalidPayload, source_for
+from .sources import InvalidPayload, load_json, source_for
 from .sources.pagerduty import routing_key_of
 from .tokens import token_digest
 
@@ -92,7 +92,7 @@ def _read_json(request: HttpRequest) -> tuple[bytes, object]:
     if len(body) > limit:
         raise Rejected(413, "payload_too_large", f"Request body is larger than {limit} bytes.")
     try:
-        return body, json.loads(body)
+        return body, load_json(body)
     except (ValueError, RecursionError) as exc:
         raise Rejected(400, "invalid_json", f"Request body is not valid JSON: {exc}") from None
 

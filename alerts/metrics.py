@@ -51,16 +51,26 @@ class AlertBacklogCollector(Collector):
 
     def collect(self):
         from .models import RawEvent
+        from .services import MAX_ATTEMPTS
 
         now = timezone.now()
         pending = RawEvent.objects.filter(processed_at__isnull=True).aggregate(
-            n=Count("pk"), oldest=Min("received_at")
+            n=Count("pk"),
+            oldest=Min("received_at"),
+            failed=Count("pk", filter=Q(attempts__gte=MAX_ATTEMPTS)),
         )
         backlog = GaugeMetricFamily(
             "opsportal_alert_deliveries_pending", "Accepted deliveries not yet processed."
         )
         backlog.add_metric([], pending["n"])
         yield backlog
+        failed = GaugeMetricFamily(
+            "opsportal_alert_deliveries_failed",
+            "Accepted deliveries whose processing failed repeatedly; kept for "
+            "`manage.py reprocess_alert_deliveries` after a fix.",
+        )
+        failed.add_metric([], pending["failed"])
+        yield failed
         age = GaugeMetricFamily(
             "opsportal_alert_oldest_pending_seconds",
             "Age of the oldest accepted delivery not yet processed (0 when none).",

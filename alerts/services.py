@@ -42,13 +42,16 @@ from .models import (
     RawEvent,
     RouteAction,
 )
-from .sources import InvalidPayload, NormalizedAlert, parse
+from .sources import InvalidPayload, NormalizedAlert, load_json, parse
 from .suppression import is_suppressed
 from .tokens import token_digest, token_display_prefix, token_new
 
 logger = logging.getLogger(__name__)
 
 BATCH = 50
+# A delivery whose processing failed this often is left alone (kept, with its error, for a
+# person to look at) instead of blocking every batch behind it.
+MAX_ATTEMPTS = 5
 AUTO_RESOLVABLE = ("P2", "P3")
 
 
@@ -132,7 +135,11 @@ def _event_digest(alert: NormalizedAlert) -> str:
 _CLAIM = (
     f"UPDATE {RawEvent._meta.db_table} SET processed_at = %s, attempts = attempts + 1 "  # noqa: S608 (model table name)
     f"WHERE id IN (SELECT id FROM {RawEvent._meta.db_table} WHERE processed_at IS NULL "
-    "{older} ORDER BY id LIMIT %s {lock}) RETURNING id"
+    "AND attempts < %s {older} ORDER BY id LIMIT %s {lock}) RETURNING id"
+)
+_CLAIM_ONE = (
+    f"UPDATE {RawEvent._meta.db_table} SET processed_at = %s, attempts = attempts + 1 "  # noqa: S608 (model table name)
+    "WHERE id = %s AND processed_at IS NULL RETURNING id"
 )
 _INSERT_GROUP = (
     f"INSERT INTO {AlertGroup._meta.db_table} "  # noqa: S608 (model table name)
@@ -161,7 +168,7 @@ def _claim(*, now: datetime, older_than: datetime | None) -> list[int]:
     # SKIP LOCKED lets several workers drain side by side; SQLite serializes writers anyway.
     lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     sql = _CLAIM.format(older=older, lock=lock)
-    params = [_dt(now), *([_dt(older_than)] if older_than else []), BATCH]
+    params = [_dt(now), MAX_ATTEMPTS, *([_dt(older_than)] if older_than else []), BATCH]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
@@ -277,19 +284,36 @@ def pending_process(*, older_than: datetime | None = None, now=None, max_batches
     done = 0
     batches = 0
     while max_batches is None or batches < max_batches:
-        touched = _process_batch(older_than=older_than, now=now)
-        if touched is None:
+        try:
+            result = _process_batch(older_than=older_than, now=now)
+        except Exception:
+            # One bad delivery must not hold up the rest: redo this batch one by one.
+            logger.exception("alert batch failed; processing its deliveries one at a time")
+            result = _process_one_by_one(older_than=older_than, now=now)
+        if result is None:
             break
         batches += 1
-        done += touched[0]
-        for group_id in sorted(touched[1]):
-            group_sync(group_id=group_id, now=now)
+        done += result[0]
+        _sync_all(result[1], now=now)
     return done
 
 
-def _process_batch(*, older_than, now) -> tuple[int, set[int]] | None:
+def _sync_all(group_ids, *, now) -> None:
+    for group_id in sorted(group_ids):
+        try:
+            group_sync(group_id=group_id, now=now)
+        except Exception:  # left unrouted/unsynced: the sweeper tries again
+            logger.exception("could not sync alert group %s", group_id)
+
+
+def _process_batch(*, older_than, now, only_id: int | None = None) -> tuple[int, set[int]] | None:
     with transaction.atomic():
-        ids = _claim(now=now or timezone.now(), older_than=older_than)
+        if only_id is None:
+            ids = _claim(now=now or timezone.now(), older_than=older_than)
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(_CLAIM_ONE, [_dt(now or timezone.now()), only_id])
+                ids = [row[0] for row in cursor.fetchall()]
         if not ids:
             return None
         raws = list(RawEvent.objects.filter(pk__in=ids).select_related("integration"))
@@ -297,7 +321,9 @@ def _process_batch(*, older_than, now) -> tuple[int, set[int]] | None:
         for raw in raws:
             try:
                 alerts = parse(
-                    raw.integration.kind, json.loads(raw.body), body_digest=raw.body_digest
+                    raw.integration.kind,
+                    load_json(raw.body.encode()),
+                    body_digest=raw.body_digest,
                 )
             except (InvalidPayload, ValueError) as exc:
                 # Validated before the 202, so only a parser change gets here: keep the row.
@@ -319,6 +345,30 @@ def _process_batch(*, older_than, now) -> tuple[int, set[int]] | None:
             if group_id is not None:
                 touched.add(group_id)
     return len(ids), touched
+
+
+def _process_one_by_one(*, older_than, now) -> tuple[int, set[int]] | None:
+    """The next batch, each delivery in its own transaction; failures are counted on the row."""
+    pending = RawEvent.objects.filter(processed_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
+    if older_than is not None:
+        pending = pending.filter(received_at__lt=older_than)
+    ids = list(pending.order_by("pk").values_list("pk", flat=True)[:BATCH])
+    if not ids:
+        return None
+    done, touched = 0, set()
+    for raw_id in ids:
+        try:
+            result = _process_batch(older_than=None, now=now, only_id=raw_id)
+        except Exception as exc:
+            logger.exception("alert delivery %s failed", raw_id)
+            RawEvent.objects.filter(pk=raw_id).update(
+                attempts=F("attempts") + 1, error=f"{type(exc).__name__}: {exc}"[:2000]
+            )
+            continue
+        if result is not None:
+            done += result[0]
+            touched |= result[1]
+    return done, touched
 
 
 def sweep(*, now=None) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-from .base import InvalidPayload, NormalizedAlert
+from .base import InvalidPayload, NormalizedAlert, load_json
 
 SOURCES = {
     "alertmanager": "alerts.sources.alertmanager",
@@ -23,4 +23,4 @@ def parse(kind: str, payload: object, *, body_digest: str) -> list[NormalizedAle
     return source_for(kind).parse(payload, body_digest=body_digest)
 
 
-__all__ = ["SOURCES", "InvalidPayload", "NormalizedAlert", "parse", "source_for"]
+__all__ = ["SOURCES", "InvalidPayload", "NormalizedAlert", "load_json", "parse", "source_for"]

@@ -77,7 +77,10 @@ def parse_alerts(payload: object, *, kind: str) -> list[NormalizedAlert]:
                 dedup_key=fingerprint,
                 action=STATUSES[status],
                 summary=summary_of(labels, annotations),
-                event_key=f"{fingerprint}|{alert['startsAt']}|{status}",
+                # Hashed: startsAt is free text of any length and the key has a fixed width.
+                event_key=hashlib.sha256(
+                    f"{fingerprint}|{alert['startsAt']}|{status}".encode()
+                ).hexdigest(),
                 source=labels.get("instance", "") or labels.get("job", ""),
                 severity=labels.get("severity", ""),
                 labels=labels,

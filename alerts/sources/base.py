@@ -8,9 +8,36 @@ Parsing is hand-written rather than a DRF serializer: it sits on the hot accept 
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+# JSON escapes that decode to text PostgreSQL cannot store: NUL, and UTF-16 surrogates (a lone
+# one cannot even be encoded as UTF-8). Only bodies containing them pay for a cleaning pass.
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(0000|[dD][89a-fA-F])")
+
+
+def _storable(value):
+    if isinstance(value, str):
+        return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    return value
+
+
+def load_json(body: bytes) -> object:
+    """Decode a delivery; text the database cannot store is cleaned here, in the request, so
+    it can never poison the worker's batch later. Raises ValueError/RecursionError.
+
+    UTF-8 only (RFC 8259): json.loads would also guess UTF-16/32 from bytes, and such a body
+    could not be stored as the text it must be kept as."""
+    payload = json.loads(body.decode("utf-8"))
+    if _UNSTORABLE_ESCAPE.search(body):
+        payload = _storable(payload)
+    return payload
 
 
 class InvalidPayload(Exception):
@@ -69,11 +96,10 @@ def parse_time(value: object, where: str, errors: list[str], *, required: bool =
     if len(offset) == 5:
         offset = offset[:3] + ":" + offset[3:]
     try:
-        parsed = datetime.fromisoformat(f"{date}T{clock}.{micro}{offset}")
-    except ValueError:
+        return datetime.fromisoformat(f"{date}T{clock}.{micro}{offset}").astimezone(UTC)
+    except (ValueError, OverflowError):  # Feb 30, or year 9999 pushed past the end by its offset
         errors.append(f"{where}: {value[:40]!r} is not a valid date")
         return None
-    return parsed.astimezone(UTC)
 
 
 def string_map(value: object, where: str, errors: list[str], *, required: bool = False) -> dict:

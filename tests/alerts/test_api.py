@@ -251,4 +251,3 @@ def test_create_integration_command_refuses_a_duplicate_name(checkout):
     call_command("create_integration", "generic", "dup")
     with pytest.raises(CommandError):
         call_command("create_integration", "generic", "dup")
-

@@ -186,3 +186,38 @@ def test_nothing_is_grouped_from_rejected_requests(post, make_integration):
     post("alertmanager", _alert_with(status="x"), integration.raw_token)
     post("alertmanager", am_payload(), "wrong")
     assert AlertGroup.objects.count() == 0
+
+
+def test_utf16_body_is_a_400_not_a_crash(post, make_integration):
+    integration = make_integration()
+    raw = json.dumps(am_payload()).encode("utf-16")
+    assert post("alertmanager", None, integration.raw_token, raw=raw).status_code == 400
+
+
+def test_starts_at_overflowing_the_calendar_is_a_400(post, make_integration):
+    integration = make_integration()
+    response = post(
+        "alertmanager", _alert_with(startsAt="9999-12-31T23:59:59-23:59"), integration.raw_token
+    )
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("text", ["nul \u0000 inside", "lone \ud800 surrogate"])
+def test_text_the_database_cannot_store_is_cleaned_not_fatal(post, make_integration, text):
+    """NUL and lone surrogates are valid JSON escapes but not storable text in PostgreSQL; left
+    in, they would fail the worker's whole batch after the 202."""
+    integration = make_integration()
+    alert = am_alert(summary=text, severity="info")
+    alert["labels"]["note"] = text
+    response = post("alertmanager", am_payload(alert), integration.raw_token)
+    assert response.status_code == 202
+    group = AlertGroup.objects.get()
+    assert "\u0000" not in group.title and "\ud800" not in group.labels["note"]
+
+
+def test_a_very_long_starts_at_fraction_is_still_one_fixed_width_event_key(post, make_integration):
+    integration = make_integration()
+    alert = am_alert(severity="info", startsAt="2026-11-29T00:00:00." + "1" * 500 + "Z")
+    assert post("alertmanager", am_payload(alert), integration.raw_token).status_code == 202
+    assert post("alertmanager", am_payload(alert), integration.raw_token).status_code == 202
+    assert AlertGroup.objects.get().alert_count == 1
