@@ -1,11 +1,11 @@
 """Concurrent posts on PostgreSQL: the partial unique constraint and the routing lock hold."""
 
-import hashlib
 import json
 
 import pytest
 from django.test import Client
 
+from alerts.ingest import delivery_record
 from alerts.models import Alert, AlertGroup
 from alerts.services import pending_process
 from incidents.models import Incident
@@ -82,15 +82,4 @@ def test_concurrent_drains_process_every_delivery_exactly_once(
 
 def _post_raw(integration, body):
     """Store a delivery the way the endpoint does, without waking any worker."""
-    from alerts import ingest
-
-    raw = json.dumps(body).encode()
-    ingest._record(
-        integration_id=integration.pk,
-        kind="alertmanager",
-        body=raw,
-        digest=hashlib.sha256(raw).hexdigest(),
-        count=len(body["alerts"]),
-        idempotency_key=None,
-        response={"status": "accepted", "alerts": len(body["alerts"])},
-    )
+    delivery_record(integration=integration, payload=body)

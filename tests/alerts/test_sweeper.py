@@ -1,7 +1,5 @@
 """Beat's safety net: deliveries and groups a lost nudge or a dead worker left behind."""
 
-import hashlib
-import json
 from datetime import timedelta
 
 import pytest
@@ -19,16 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def _store(integration, body):
     """Record a delivery exactly as the endpoint does, without waking any worker."""
-    raw = json.dumps(body).encode()
-    ingest._record(
-        integration_id=integration.pk,
-        kind=integration.kind,
-        body=raw,
-        digest=hashlib.sha256(raw).hexdigest(),
-        count=len(body["alerts"]),
-        idempotency_key=None,
-        response={"status": "accepted"},
-    )
+    ingest.delivery_record(integration=integration, payload=body)
 
 
 def test_sweep_leaves_fresh_deliveries_to_the_worker_and_takes_old_ones(
