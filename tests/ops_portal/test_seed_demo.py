@@ -60,3 +60,16 @@ def test_seed_demo_creates_demo_incidents_once_with_contiguous_timelines():
     _seed()
     assert Incident.objects.count() == count
     assert timeline_problems() == []
+
+
+def test_seed_demo_creates_demo_alerts_once():
+    from alerts.models import AlertGroup, Integration
+
+    _seed()
+    assert Integration.objects.count() == 2
+    groups = AlertGroup.objects.count()
+    assert groups == 4
+    search = AlertGroup.objects.get(labels__alertname="HighLatencyP95")
+    assert search.incident is not None and search.incident.title.startswith("Search")
+    _seed()
+    assert (Integration.objects.count(), AlertGroup.objects.count()) == (2, groups)

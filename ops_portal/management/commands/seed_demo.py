@@ -12,6 +12,9 @@ from django.utils import timezone
 from accounts.models import Team, User
 from accounts.permissions import Role
 from accounts.services import role_groups_sync, user_set_role
+from alerts.ingest import delivery_record
+from alerts.models import Integration, RoutingRule
+from alerts.services import integration_create, pending_process
 from catalog.models import Service, ServiceGroup, Target
 from catalog.services import target_create, target_update
 from incidents.models import Incident
@@ -100,6 +103,8 @@ class Command(BaseCommand):
 
         if not Incident.objects.exists():
             self._seed_incidents()
+        if not Integration.objects.exists():
+            self._seed_alerts()
 
         self.stdout.write(
             self.style.SUCCESS(
@@ -185,3 +190,59 @@ class Command(BaseCommand):
             services=[services["notifications-email"], services["orders"]],
             now=now - timedelta(minutes=6),
         )
+
+    def _seed_alerts(self) -> None:
+        """Two integrations and a few alert groups. Their tokens are not shown: rotate one on
+        the integration page to point a real tool at it."""
+        now = timezone.now()
+        services = {service.slug: service for service in Service.objects.all()}
+        prometheus = integration_create(
+            kind="alertmanager", name="Prometheus (demo)", default_service=services["checkout"]
+        ).integration
+        pagerduty = integration_create(
+            kind="pagerduty", name="Events API (demo)", default_service=services["payments"]
+        ).integration
+        RoutingRule.objects.create(
+            integration=prometheus,
+            position=1,
+            name="Database alerts are the orders team's",
+            conditions=[{"field": "labels.alertname", "op": "regex", "value": "^Postgres"}],
+            service=services["orders"],
+            symptom="slow_queries",
+        )
+
+        def am_alert(name, service, severity, minutes_ago, status="firing", **labels):
+            starts = (now - timedelta(minutes=minutes_ago)).isoformat().replace("+00:00", "Z")
+            return {
+                "status": status,
+                "labels": {"alertname": name, "service": service, "severity": severity, **labels},
+                "annotations": {"summary": f"{name} on {service}"},
+                "startsAt": starts,
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "http://prometheus.example.com/graph",
+            }
+
+        latency = am_alert("HighLatencyP95", "search", "warning", 40, instance="search-7f9c")
+        restarts = am_alert("PodRestarting", "checkout", "info", 90, pod="checkout-web-5d8")
+        deliveries = [
+            (prometheus, {"alerts": [latency, restarts]}),
+            (prometheus, {"alerts": [am_alert("PostgresSlowQueries", "orders", "warning", 12)]}),
+            (prometheus, {"alerts": [{**restarts, "status": "resolved"}]}),
+            (
+                pagerduty,
+                {
+                    "routing_key": "demo",
+                    "event_action": "trigger",
+                    "dedup_key": "payments-timeouts",
+                    "payload": {
+                        "summary": "Payment processor timeouts above 2%",
+                        "source": "payments-gateway",
+                        "severity": "error",
+                        "component": "processor",
+                    },
+                },
+            ),
+        ]
+        for integration, payload in deliveries:
+            delivery_record(integration=integration, payload=payload)
+        pending_process()
