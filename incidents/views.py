@@ -22,6 +22,7 @@ from .escalation import escalation_deadline
 from .filters import IncidentFilter
 from .forms import DeclareForm, NoteForm, PublicUpdateForm, SkipForm
 from .models import EventKind, Incident, IncidentTask, Severity, Status, Step, TaskStatus
+from .panels import panel_stylesheets, render_panels
 from .playbook import STEP_OF_STATUS, action_label, allowed_targets, transition_perm
 from .selectors import open_counts_by_severity, timeline_after
 
@@ -157,6 +158,9 @@ def incident_detail(request, number: int):
         else None,
         # Without a cross-process channel layer, worker events reach the page by polling.
         "poll_timeline": not settings.REDIS_URL,
+        # Other apps' panels (alerts, …), registered in their AppConfig.ready().
+        "panels": render_panels(request, incident),
+        "panel_stylesheets": panel_stylesheets(),
     }
     return render(request, "incidents/detail.html", context)
 
