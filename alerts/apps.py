@@ -13,3 +13,10 @@ class AlertsConfig(AppConfig):
         register_scrape_collector(AlertBacklogCollector())
         for metric in (RECEIVED, ALERTS_ACCEPTED, REJECTED):
             register_process_metric(metric)
+
+        from incidents.panels import register_panel
+
+        from .panels import incident_alerts_panel
+
+        # The incident page lists the incident's alert groups; incidents never imports alerts.
+        register_panel("alerts", incident_alerts_panel, stylesheets=("css/alerts.css",))
