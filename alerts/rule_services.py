@@ -77,6 +77,7 @@ def conditions_from_text(text: str) -> list[dict]:
 
     e.g. `labels.service equals checkout`, `labels.alertname regex ^Disk`, `labels.team exists`.
     The value is the rest of the line, spaces included. Blank lines and `#` comments are skipped.
+    Every problem is reported at once, by line number.
     """
     conditions, line_numbers, errors = [], [], []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -85,34 +86,26 @@ def conditions_from_text(text: str) -> list[dict]:
             continue
         parts = line.split(None, 2)
         if len(parts) < 2:
-            errors.append(f"Line {number}: write “<field> <op> <value>”, e.g. “{EXAMPLE}”.")
+            errors.append((number, f"write “<field> <op> <value>”, e.g. “{EXAMPLE}”."))
             continue
         field, op = parts[0], parts[1].lower()
         value = parts[2] if len(parts) == 3 else ""
         if op not in MatchOp.values:
-            errors.append(f"Line {number}: unknown op “{op}”; use {', '.join(MatchOp.values)}.")
-            continue
-        if op in VALUELESS_OPS and value:
-            errors.append(f"Line {number}: “{op}” takes no value.")
-            continue
-        if op not in VALUELESS_OPS and not value:
-            errors.append(f"Line {number}: “{op}” needs a value.")
-            continue
-        conditions.append({"field": field, "op": op, "value": value})
-        line_numbers.append(number)
-    if len(conditions) > MAX_CONDITIONS:
-        errors.append(f"At most {MAX_CONDITIONS} conditions per rule.")
-    if errors:
-        raise RuleInvalid(errors)
+            errors.append((number, f"unknown op “{op}”; use {', '.join(MatchOp.values)}."))
+        elif op in VALUELESS_OPS and value:
+            errors.append((number, f"“{op}” takes no value."))
+        elif op not in VALUELESS_OPS and not value:
+            errors.append((number, f"“{op}” needs a value."))
+        else:
+            conditions.append({"field": field, "op": op, "value": value})
+            line_numbers.append(number)
     cleaned, by_index = _condition_errors(conditions)
-    if by_index:
-        raise RuleInvalid(
-            [
-                f"Line {line_numbers[index]}: {message}"
-                for index, messages in sorted(by_index.items())
-                for message in messages
-            ]
-        )
+    for index, messages in by_index.items():
+        errors.extend((line_numbers[index], message) for message in messages)
+    if errors:
+        raise RuleInvalid([f"Line {number}: {message}" for number, message in sorted(errors)])
+    if len(cleaned) > MAX_CONDITIONS:
+        raise RuleInvalid([f"At most {MAX_CONDITIONS} conditions per rule."])
     return cleaned
 
 

@@ -17,7 +17,7 @@ from .display import pretty_body, pretty_json
 from .models import Alert, AlertGroup, GroupStatus, Integration, RawEvent, RoutingRule
 
 STATUS_FILTERS = {
-    "open": "Open (firing or acknowledged)",
+    "open": "Open",
     "firing": "Firing",
     "acknowledged": "Acknowledged",
     "resolved": "Resolved",

@@ -67,3 +67,9 @@ def test_move_renumbers_so_ties_cannot_block_a_move(prom):
     assert list(RoutingRule.objects.values_list("name", flat=True)) == ["a", "c"]
     with pytest.raises(ValueError):
         rule_move(rule=a, direction="left")
+
+
+def test_every_problem_is_reported_at_once_in_line_order():
+    with pytest.raises(RuleInvalid) as caught:
+        conditions_from_text("labels.alertname regex ^(Disk\nlabels.team frob x\nsummary")
+    assert [error.split(":")[0] for error in caught.value.errors] == ["Line 1", "Line 2", "Line 3"]
