@@ -29,6 +29,15 @@ PAGE_MATRIX = {
     "admin:index": dict(anonymous=302, viewer=302, responder=302, commander=302, admin=200),
     "api-docs": dict(anonymous=302, viewer=200, responder=200, commander=200, admin=200),
     "api-schema": dict(anonymous=401, viewer=200, responder=200, commander=200, admin=200),
+    # Alerts: every role reads groups; integrations (and their tokens) are the admin's.
+    # Per-group and per-integration pages and actions: tests/alerts_web.
+    "alerts:list": dict(anonymous=302, viewer=200, responder=200, commander=200, admin=200),
+    "alerts:integration-list": dict(
+        anonymous=302, viewer=403, responder=403, commander=403, admin=200
+    ),
+    "alerts:integration-create": dict(
+        anonymous=302, viewer=403, responder=403, commander=403, admin=200
+    ),
 }
 
 
