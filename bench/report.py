@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import platform
 from dataclasses import asdict, dataclass
+from importlib import metadata
 from pathlib import Path
 
 from bench.load import LoadResult, Target
@@ -75,3 +78,22 @@ def write_json(payload: dict, path: Path | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
+
+
+def machine() -> dict:
+    """CPUs, load average and versions, for the header and the results file."""
+
+    def version(package: str) -> str:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return "?"
+
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "django": version("django"),
+        "gunicorn": version("gunicorn"),
+        "loadavg_at_start": [round(value, 2) for value in os.getloadavg()],
+    }

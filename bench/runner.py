@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shlex
 import shutil
 import signal
 import sys
 import tempfile
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
-from bench import portal, report
+from bench import alert_storm, portal, report
 from bench.errors import BenchError
 from bench.load import LoadResult, PythonClient, Target, WrkClient, fetch
 from bench.servers import Server, bind_loopback, free_port, gunicorn_executable, procfile_command
@@ -37,7 +35,14 @@ ENDPOINTS = [
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Measure the portal (Procfile `web`) against a bare Django baseline.",
+        description="Measure the portal (Procfile `web`) against a bare Django baseline: "
+        "the HTTP endpoints, then the alert storm (Procfile `web` + `worker` on PostgreSQL and "
+        "Redis). See bench/README.md.",
+    )
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--storm-only", action="store_true", help="run only the alert storm")
+    which.add_argument(
+        "--skip-storm", action="store_true", help="run only the HTTP endpoint benchmark"
     )
     parser.add_argument("--duration", type=int, default=8, help="seconds per measurement (8)")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per endpoint (2)")
@@ -50,9 +55,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="load client: wrk when installed (auto), else Python threads",
     )
     parser.add_argument("--skip-pages", action="store_true", help="measure no HTML page")
+    alert_storm.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.duration < 1 or args.warmup < 0 or args.connections < 1 or args.threads < 1:
         parser.error("--duration and --connections/--threads must be >= 1, --warmup >= 0")
+    alert_storm.check_arguments(parser, args)
     return args
 
 
@@ -72,10 +79,21 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="ops-portal-bench-"))
     servers: list[Server] = []
     try:
-        return _run(args, workdir, servers)
-    except BenchError as exc:
-        say(f"error: {exc}")
-        return 1
+        status = 0
+        if not args.storm_only:
+            try:
+                status = _run(args, workdir / "http", servers)
+            except BenchError as exc:
+                say(f"error: {exc}")
+                status = 1
+            _stop_all(servers)
+        if not args.skip_storm:
+            try:
+                status = max(status, alert_storm.run(args, workdir / "storm", servers))
+            except BenchError as exc:
+                say(f"storm error: {exc}")
+                status = 1
+        return status
     except KeyboardInterrupt:
         say("interrupted")
         return 130
@@ -113,7 +131,8 @@ def _ports(count: int) -> list[int]:
 
 
 def _run(args: argparse.Namespace, workdir: Path, servers: list[Server]) -> int:
-    machine = _machine()  # before the servers start: the load average says how quiet it was
+    workdir.mkdir(parents=True, exist_ok=True)
+    machine = report.machine()  # before the servers start: the load average says how quiet it was
     client = _choose_client(args, workdir)
     baseline_port, portal_port = _ports(2)
     env = portal.portal_env(workdir / "var", portal_port)
@@ -284,20 +303,3 @@ def _header(
             f"          database {backends['database']}, cache {backends['cache']}",
         ]
     )
-
-
-def _machine() -> dict:
-    def version(package: str) -> str:
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return "?"
-
-    return {
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "django": version("django"),
-        "gunicorn": version("gunicorn"),
-        "loadavg_at_start": [round(value, 2) for value in os.getloadavg()],
-    }
