@@ -13,15 +13,17 @@ from .selectors import STATUS_FILTERS
 
 SEVERITY_WORDS = ("critical", "error", "warning", "info")
 DEFAULT_WORD = [("", "Default")]
+# Larger numbers overflow the database's integers (SQLite raises instead of matching nothing).
+MAX_ID = 2**63 - 1
 
 
 class GroupFilterForm(forms.Form):
     status = forms.ChoiceField(choices=list(STATUS_FILTERS.items()), required=False)
-    integration = forms.IntegerField(required=False, min_value=1)
+    integration = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     service = forms.SlugField(required=False, max_length=100)
     severity = forms.ChoiceField(choices=[("", "Any"), *Severity.choices], required=False)
     q = forms.CharField(required=False, max_length=200, strip=True)
-    incident = forms.IntegerField(required=False, min_value=1)
+    incident = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
 
     def filters(self) -> dict:
         data = self.cleaned_data

@@ -174,6 +174,14 @@ def test_invalid_filter_values_are_reported_not_a_500(client, viewer, mixed):
     assert "form-errors" in html and "Payments 5xx" not in html
 
 
+@pytest.mark.parametrize("name", ["integration", "incident"])
+def test_huge_ids_in_filters_are_errors_not_a_500(client, viewer, mixed, name):
+    """SQLite raises OverflowError for integers beyond 64 bits instead of matching nothing."""
+    client.force_login(viewer)
+    response = client.get(reverse("alerts:list"), {name: "9" * 30})
+    assert response.status_code == 200 and "form-errors" in response.content.decode()
+
+
 def test_htmx_request_gets_only_the_results(client, viewer, mixed):
     client.force_login(viewer)
     response = client.get(reverse("alerts:list"), {"q": "payments"}, HTTP_HX_REQUEST="true")
