@@ -70,6 +70,14 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+# The alert ingestion POSTs (ops_portal/wsgi.py): the middleware above that changes anything
+# for them, in the same order. Their answers carry the same headers either way.
+INGEST_MIDDLEWARE = [
+    "ops_portal.metrics.RequestMetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
 
 ROOT_URLCONF = "ops_portal.urls"
 WSGI_APPLICATION = "ops_portal.wsgi.application"
