@@ -2,9 +2,11 @@
 
 This is the hot path of an alert storm, so it avoids DRF and the ORM: one SELECT for the
 integration, one rate-limit round trip to Redis, one INSERT … ON CONFLICT DO NOTHING for the
-raw delivery, and a nudge handed to a background thread (`nudge.py`). The worker does the rest
-(`services.raw_event_process`). Errors are machine-readable JSON with the right 4xx; PagerDuty's
-endpoint answers in PagerDuty's own shapes so its clients understand us.
+raw delivery, and a nudge handed to a background thread (`nudge.py`). On PostgreSQL a token this
+process has already authenticated skips the SELECT: the INSERT checks the integration in the
+same statement (see `_known`). The worker does the rest (`services.raw_event_process`).
+Errors are machine-readable JSON with the right 4xx; PagerDuty's endpoint answers in
+PagerDuty's own shapes so its clients understand us.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 
 from django.conf import settings
 from django.db import connection
@@ -49,6 +52,30 @@ _SELECT_DELIVERY = (
     f"SELECT body_digest, response FROM {RawEvent._meta.db_table} "  # noqa: S608 (model table name)
     "WHERE integration_id = %s AND delivery_key = %s"
 )
+# PostgreSQL, for a token in `_known`: insert only if the integration still has this token, kind,
+# enabled flag and limit; answers (integration still as known, id of the new row or NULL).
+_INSERT_RAW_CHECKED = (
+    f"WITH i AS (SELECT id FROM {Integration._meta.db_table} "  # noqa: S608 (model table name)
+    "WHERE id = %s AND token_digest = %s AND kind = %s AND enabled "
+    "AND rate_limit_per_minute = %s), "
+    f"ins AS (INSERT INTO {RawEvent._meta.db_table} "
+    "(integration_id, received_at, body, body_digest, delivery_key, alert_count, response, "
+    "attempts, error) "
+    "SELECT i.id, %s::timestamptz, %s::text, %s::text, %s::text, %s::integer, %s::jsonb, 0, '' "
+    "FROM i "
+    "ON CONFLICT (integration_id, delivery_key) WHERE delivery_key IS NOT NULL DO NOTHING "
+    "RETURNING id) "
+    "SELECT EXISTS (SELECT 1 FROM i), (SELECT id FROM ins)"
+)
+
+# Integrations this process has authenticated: token digest -> (id, kind, per-minute limit).
+# Only a hint that saves the SELECT on PostgreSQL: the INSERT re-checks token, kind, enabled and
+# limit in the same statement, and a request the hint would turn away (invalid payload, over
+# the limit) is authenticated again first; whenever the hint is stale the request takes the
+# checked way from the start. So a rotated token, a disabled integration or a new limit act at
+# once, as before, and nothing is stored for an integration that no longer accepts it.
+_known: dict[str, tuple[int, str, int]] = {}
+_KNOWN_MAX = 1000
 
 
 class Rejected(Exception):
@@ -110,9 +137,25 @@ def _bearer_token(request: HttpRequest) -> str:
     return token.strip()
 
 
+def _cursor():
+    """A cursor for this view's few statements.
+
+    On PostgreSQL, a plain psycopg cursor on Django's connection: it binds parameters
+    server-side (the body travels as a parameter instead of being quoted into the SQL text),
+    lets psycopg prepare the repeated statements, and skips Django's cursor wrapper. Elsewhere
+    (SQLite) Django's own cursor.
+    """
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    import psycopg
+
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
 def _integration(token: str, kind: str) -> tuple[int, int]:
     """(id, per-minute limit) of the enabled integration of `kind` owning `token`."""
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(_SELECT_INTEGRATION, [token_digest(token)])
         row = cursor.fetchone()
     if row is None or row[1] != kind:
@@ -149,8 +192,13 @@ def _record(
     count: int,
     idempotency_key: str | None,
     response: dict,
-) -> tuple[dict, bool]:
-    """Insert the raw delivery; on a known delivery key return the first answer instead."""
+    check: tuple[str, int] | None = None,
+) -> tuple[dict, bool] | None:
+    """Insert the raw delivery; on a known delivery key return the first answer instead.
+
+    With `check` (token digest, per-minute limit; PostgreSQL only) the row is written only if
+    the integration still matches; None if it does not.
+    """
     if idempotency_key is not None:
         delivery_key = "idem:" + idempotency_key
     elif kind in RESENDING_SOURCES:
@@ -167,10 +215,21 @@ def _record(
         count,
         json.dumps(response),
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT_RAW, params)
-        if cursor.fetchone() is not None:
-            return response, True
+    with _cursor() as cursor:
+        if check is None:
+            cursor.execute(_INSERT_RAW, params)
+            if cursor.fetchone() is not None:
+                return response, True
+        else:
+            token_key, per_minute = check
+            cursor.execute(
+                _INSERT_RAW_CHECKED, [integration_id, token_key, kind, per_minute, *params[1:]]
+            )
+            still_known, new_id = cursor.fetchone()
+            if not still_known:
+                return None
+            if new_id is not None:
+                return response, True
         cursor.execute(_SELECT_DELIVERY, [integration_id, delivery_key])
         row = cursor.fetchone()
     stored_digest, stored_response = row
@@ -183,6 +242,99 @@ def _record(
     if isinstance(stored_response, str):  # SQLite hands JSON back as text
         stored_response = json.loads(stored_response)
     return stored_response, False
+
+
+def _invalid_payload(kind: str, exc: InvalidPayload) -> Rejected:
+    return Rejected(
+        400,
+        "invalid_payload",
+        "Event object is invalid" if kind == "pagerduty" else "The alert payload is invalid.",
+        errors=exc.errors,
+    )
+
+
+def _rate_limited(retry_after: int) -> Rejected:
+    return Rejected(
+        429,
+        "rate_limited",
+        f"Too many alerts for this integration; retry in {retry_after} s.",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def _answer(kind: str, alerts: list) -> dict:
+    if kind == "pagerduty":
+        return {"status": "success", "message": "Event processed", "dedup_key": alerts[0].dedup_key}
+    return {"status": "accepted", "alerts": len(alerts)}
+
+
+def _remember(token_key: str, kind: str, integration_id: int, per_minute: int) -> None:
+    if connection.vendor != "postgresql":
+        return
+    if len(_known) >= _KNOWN_MAX:
+        _known.clear()
+    _known[token_key] = (integration_id, kind, per_minute)
+
+
+def _still_known(token: str, token_key: str, kind: str, known: tuple[int, int]) -> bool:
+    """Authenticate again; False (and the hint dropped or refreshed) if it was stale."""
+    try:
+        current = _integration(token, kind)
+    except Rejected:
+        _known.pop(token_key, None)
+        return False
+    if current != known:
+        _remember(token_key, kind, *current)
+        return False
+    return True
+
+
+def _accept_known(
+    known: tuple[int, int],
+    *,
+    token: str,
+    token_key: str,
+    kind: str,
+    payload: object,
+    body: bytes,
+    digest: str,
+    idempotency_key: str | None,
+):
+    """Accept for an integration in `_known` without the SELECT. Returns (alerts, answer,
+    fresh), raises Rejected for what the checked way would refuse too, or returns None: the
+    hint was stale, take the checked way (nothing stored, nothing left counted)."""
+    integration_id, per_minute = known
+    try:
+        alerts = source_for(kind).parse(payload, body_digest=digest)
+    except InvalidPayload as exc:
+        if not _still_known(token, token_key, kind, known):
+            return None
+        raise _invalid_payload(kind, exc) from None
+    count = max(len(alerts), 1)
+    now = time.time()
+    retry_after = ratelimit.consume(
+        integration_id=integration_id, count=count, per_minute=per_minute, now=now
+    )
+    if retry_after is not None:
+        if not _still_known(token, token_key, kind, known):
+            ratelimit.refund(integration_id=integration_id, count=count, now=now)
+            return None
+        raise _rate_limited(retry_after)
+    recorded = _record(
+        integration_id=integration_id,
+        kind=kind,
+        body=body,
+        digest=digest,
+        count=len(alerts),
+        idempotency_key=idempotency_key,
+        response=_answer(kind, alerts),
+        check=(token_key, per_minute),
+    )
+    if recorded is None:
+        ratelimit.refund(integration_id=integration_id, count=count, now=now)
+        _known.pop(token_key, None)
+        return None
+    return alerts, *recorded
 
 
 def _accept(request: HttpRequest, kind: str) -> JsonResponse:
@@ -200,49 +352,49 @@ def _accept(request: HttpRequest, kind: str) -> JsonResponse:
         body, payload = _read_json(request)
         token = routing_key_of(payload) if kind == "pagerduty" else _bearer_token(request)
         digest = hashlib.sha256(body).hexdigest()
-        # Authenticate before validating, so strangers learn nothing about the format; a
-        # PagerDuty event without a routing key is reported with its other problems below.
-        if token:
-            integration_id, per_minute = _integration(token, kind)
-            label = str(integration_id)
-        try:
-            alerts = source_for(kind).parse(payload, body_digest=digest)
-        except InvalidPayload as exc:
-            raise Rejected(
-                400,
-                "invalid_payload",
-                "Event object is invalid"
-                if kind == "pagerduty"
-                else "The alert payload is invalid.",
-                errors=exc.errors,
-            ) from None
-        retry_after = ratelimit.consume(
-            integration_id=integration_id, count=max(len(alerts), 1), per_minute=per_minute
-        )
-        if retry_after is not None:
-            raise Rejected(
-                429,
-                "rate_limited",
-                f"Too many alerts for this integration; retry in {retry_after} s.",
-                headers={"Retry-After": str(retry_after)},
+        token_key = token_digest(token) if token else ""
+        known = _known.get(token_key) if token else None
+        accepted = None
+        if known is not None and known[1] == kind:
+            label = str(known[0])
+            accepted = _accept_known(
+                (known[0], known[2]),
+                token=token,
+                token_key=token_key,
+                kind=kind,
+                payload=payload,
+                body=body,
+                digest=digest,
+                idempotency_key=idempotency_key,
             )
-        if kind == "pagerduty":
-            response = {
-                "status": "success",
-                "message": "Event processed",
-                "dedup_key": alerts[0].dedup_key,
-            }
+            label = label if accepted is not None else kind
+        if accepted is None:
+            # Authenticate before validating, so strangers learn nothing about the format; a
+            # PagerDuty event without a routing key is reported with its other problems below.
+            if token:
+                integration_id, per_minute = _integration(token, kind)
+                label = str(integration_id)
+                _remember(token_key, kind, integration_id, per_minute)
+            try:
+                alerts = source_for(kind).parse(payload, body_digest=digest)
+            except InvalidPayload as exc:
+                raise _invalid_payload(kind, exc) from None
+            retry_after = ratelimit.consume(
+                integration_id=integration_id, count=max(len(alerts), 1), per_minute=per_minute
+            )
+            if retry_after is not None:
+                raise _rate_limited(retry_after)
+            response, fresh = _record(
+                integration_id=integration_id,
+                kind=kind,
+                body=body,
+                digest=digest,
+                count=len(alerts),
+                idempotency_key=idempotency_key,
+                response=_answer(kind, alerts),
+            )
         else:
-            response = {"status": "accepted", "alerts": len(alerts)}
-        response, fresh = _record(
-            integration_id=integration_id,
-            kind=kind,
-            body=body,
-            digest=digest,
-            count=len(alerts),
-            idempotency_key=idempotency_key,
-            response=response,
-        )
+            alerts, response, fresh = accepted
     except Rejected as exc:
         metrics.rejected(integration=label, kind=kind, reason=exc.reason)
         reply = JsonResponse(_error_body(kind, exc), status=exc.status)
