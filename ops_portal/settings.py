@@ -196,7 +196,7 @@ ALERTS_MAX_BODY_BYTES = env_int("ALERTS_MAX_BODY_BYTES", 512 * 1024, minimum=102
 # each integration may set its own. Generous: during an outage alerts come in storms.
 ALERTS_RATE_LIMIT_PER_MINUTE = env_int("ALERTS_RATE_LIMIT_PER_MINUTE", 12000, minimum=1)
 # A web process sends at most one "process pending alerts" task per this many seconds.
-ALERTS_NUDGE_COALESCE_SECONDS = env_int("ALERTS_NUDGE_COALESCE_MS", 20, minimum=0) / 1000
+ALERTS_NUDGE_COALESCE_SECONDS = env_int("ALERTS_NUDGE_COALESCE_MS", 100, minimum=0) / 1000
 # Process deliveries inside the request instead (tests and debugging only).
 ALERTS_PROCESS_INLINE = env_bool("ALERTS_PROCESS_INLINE", False)
 ALERTS_SWEEP_SECONDS = env_int("ALERTS_SWEEP_SECONDS", 10, minimum=1)
