@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from django.contrib import messages
+from django.db import IntegrityError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -75,19 +76,25 @@ def integration_create(request):
     form = IntegrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        issued = services.integration_create(
-            kind=data["kind"],
-            name=data["name"],
-            by=request.user,
-            default_service=data["default_service"],
-            default_severity=data["default_severity"],
-            severity_map=form.severity_map(),
-            rate_limit_per_minute=data["rate_limit_per_minute"],
-            auto_resolve_incidents=data["auto_resolve_incidents"],
-        )
-        _remember_token(request, issued)
-        messages.success(request, f"Integration “{issued.integration.name}” created.")
-        return redirect("alerts:integration-detail", integration_id=issued.integration.pk)
+        try:
+            issued = services.integration_create(
+                kind=data["kind"],
+                name=data["name"],
+                by=request.user,
+                default_service=data["default_service"],
+                default_severity=data["default_severity"],
+                severity_map=form.severity_map(),
+                rate_limit_per_minute=data["rate_limit_per_minute"],
+                auto_resolve_incidents=data["auto_resolve_incidents"],
+            )
+        except IntegrityError:
+            # A double-clicked Create: the other request took the name between our check
+            # and the insert (the name is unique in the database).
+            form.add_error("name", "An integration with this name exists.")
+        else:
+            _remember_token(request, issued)
+            messages.success(request, f"Integration “{issued.integration.name}” created.")
+            return redirect("alerts:integration-detail", integration_id=issued.integration.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "alerts/integration_form.html", {"form": form}, status=status)
 
