@@ -41,15 +41,18 @@ def _category(pid: int, processes: dict, ours: set[int]) -> str:
         return "postgres"
     if name.startswith("redis"):
         return "redis"
+    if name.startswith("kworker"):
+        return "other:kernel workers"  # their names change with the work they do
     return "other:" + name
 
 
-def snapshot(roots: set[int]) -> tuple[float, Counter]:
+def snapshot(roots: set[int]) -> tuple[float, dict[int, tuple[str, int]]]:
+    """When, and per process its category and CPU ticks so far."""
     processes = _processes()
-    ticks: Counter = Counter()
-    for pid, (_, _, used) in processes.items():
-        ticks[_category(pid, processes, roots | {os.getpid()})] += used
-    return time.monotonic(), ticks
+    ours = roots | {os.getpid()}
+    return time.monotonic(), {
+        pid: (_category(pid, processes, ours), used) for pid, (_, _, used) in processes.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -73,11 +76,13 @@ class Usage:
         return ", ".join(f"{name} {value:.2f}" for value, name in others[:count] if value >= 0.05)
 
 
-def usage(before: tuple[float, Counter], after: tuple[float, Counter]) -> Usage:
+def usage(before, after) -> Usage:
+    """CPUs used per category between two snapshots, process by process: one that started in
+    between counts whole, one that ended in between is missed (its last ticks are unknown)."""
     seconds = max(after[0] - before[0], 1e-6)
-    cpus = {}
-    for name in set(before[1]) | set(after[1]):
-        used = (after[1].get(name, 0) - before[1].get(name, 0)) / _TICK / seconds
-        if used > 0:
-            cpus[name] = round(used, 3)
+    ticks: Counter = Counter()
+    for pid, (name, used) in after[1].items():
+        earlier = before[1].get(pid)
+        ticks[name] += used - (earlier[1] if earlier and earlier[0] == name else 0)
+    cpus = {name: round(used / _TICK / seconds, 3) for name, used in ticks.items() if used > 0}
     return Usage(seconds=seconds, cpus=cpus)
