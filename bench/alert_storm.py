@@ -374,7 +374,7 @@ def _forget_queue(redis_url: str, queue: str) -> None:
         import redis
 
         client = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
-        client.delete(queue, f"_kombu.binding.{queue}")
+        client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
     except Exception as exc:
         say(f"warning: could not delete the Celery queue {queue}: {type(exc).__name__}")
 
