@@ -98,6 +98,9 @@ def test_group_list_filters_and_shape(api_as, viewer, group):
     assert client.get("/api/v1/alert-groups/?status=resolved").json()["count"] == 0
     assert client.get("/api/v1/alert-groups/?service=nope").json()["count"] == 0
     assert client.get("/api/v1/alert-groups/?q=checkout").json()["count"] == 1
+    for huge in ("integration", "incident"):
+        response = client.get(f"/api/v1/alert-groups/?{huge}=99999999999999999999")
+        assert response.status_code == 400, huge  # not an OverflowError 500 on SQLite
     bad = client.get("/api/v1/alert-groups/?status=exploded")
     assert bad.status_code == 400 and bad.json()["type"] == "validation_error"
 
