@@ -171,9 +171,7 @@ class AlertGroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         group = self.get_object()
         try:
             service_call(group=group, by=self.request.user, **kwargs)
-        except services.GroupResolved as exc:
-            raise Conflict(str(exc)) from exc
-        except IncidentClosed as exc:
+        except (services.GroupResolved, IncidentClosed) as exc:
             raise Conflict(str(exc)) from exc
         return Response(AlertGroupSerializer(self.get_queryset().get(pk=group.pk)).data)
 

@@ -17,6 +17,7 @@ and a run after the storms). See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -347,11 +348,10 @@ def _wait_for_log(server: Server, pattern: re.Pattern, timeout: float) -> None:
         code = server.process.poll()
         if code is not None:
             raise BenchError(f"{server.name} exited with status {code}:\n{server.log_tail()}")
-        try:
+        # The log file appears only once the process has written to it.
+        with contextlib.suppress(OSError):
             if pattern.search(server.log_path.read_bytes()):
                 return
-        except OSError:
-            pass
         time.sleep(0.2)
     raise BenchError(f"{server.name} not ready after {timeout:.0f}s:\n{server.log_tail()}")
 

@@ -11,21 +11,14 @@ from django.test import Client
 
 from alerts import ratelimit
 from alerts.models import AlertGroup
-from alerts.services import integration_create
+from tests.alerts import conftest as alerts_conftest
 from tests.alerts.payloads import am_alert, am_payload, generic_alert
-from tests.factories import ServiceFactory
 
-PATHS = {
-    "alertmanager": "/api/integrations/alertmanager/",
-    "grafana": "/api/integrations/grafana/",
-    "generic": "/api/integrations/generic/",
-    "pagerduty": "/v2/enqueue",
-}
-
-
-@pytest.fixture(autouse=True)
-def _process_inline(settings):
-    settings.ALERTS_PROCESS_INLINE = True
+# The ingestion fixtures are the alert tests' own: one definition, shared by name.
+PATHS = alerts_conftest.PATHS
+_process_inline = alerts_conftest._process_inline
+checkout = alerts_conftest.checkout
+make_integration = alerts_conftest.make_integration
 
 
 @pytest.fixture(autouse=True)
@@ -37,21 +30,6 @@ def _fresh_rate_limits():
         client = ratelimit._redis()
         for key in client.scan_iter("ops:alerts:rate:*"):
             client.delete(key)
-
-
-@pytest.fixture
-def checkout(db):
-    return ServiceFactory(slug="checkout", name="Checkout")
-
-
-@pytest.fixture
-def make_integration(db):
-    def make(kind="alertmanager", name=None, **kwargs):
-        issued = integration_create(kind=kind, name=name or f"{kind}-test", **kwargs)
-        issued.integration.raw_token = issued.token
-        return issued.integration
-
-    return make
 
 
 @pytest.fixture
