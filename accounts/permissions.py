@@ -35,6 +35,8 @@ class Perm(enum.StrEnum):
     INTEGRATIONS_MANAGE = "integrations_manage"
     DIAGNOSTICS_READ = "diagnostics_read"
     DIAGNOSTICS_RUN = "diagnostics_run"
+    DIAGNOSTICS_START = "diagnostics_start"
+    RUNBOOKS_MANAGE = "runbooks_manage"
     REMEDIATION_REQUEST = "remediation_request"
     REMEDIATION_APPROVE = "remediation_approve"
     MAINTENANCE_READ = "maintenance_read"
@@ -55,7 +57,9 @@ PERM_DESCRIPTIONS: dict[Perm, str] = {
     Perm.ALERTS_READ: "Read alerts and alert groups",
     Perm.INTEGRATIONS_MANAGE: "Create, rotate and disable alert integrations",
     Perm.DIAGNOSTICS_READ: "Read probe runs and runbooks",
-    Perm.DIAGNOSTICS_RUN: "Run diagnostic probes",
+    Perm.DIAGNOSTICS_RUN: "Re-run a probe already run on an incident",
+    Perm.DIAGNOSTICS_START: "Start runbooks, single probes and service health checks",
+    Perm.RUNBOOKS_MANAGE: "Create and edit runbooks",
     Perm.REMEDIATION_REQUEST: "Request remediation actions",
     Perm.REMEDIATION_APPROVE: "Approve and execute remediation actions",
     Perm.MAINTENANCE_READ: "Read maintenance windows",
@@ -94,6 +98,8 @@ _RESPONDER = _VIEWER | {
 }
 _COMMANDER = _RESPONDER | {
     Perm.INCIDENTS_COMMAND,
+    Perm.DIAGNOSTICS_START,
+    Perm.RUNBOOKS_MANAGE,
     Perm.REMEDIATION_APPROVE,
     Perm.MAINTENANCE_MANAGE,
 }

@@ -17,6 +17,7 @@ from accounts.permissions import Perm, user_has_perm
 
 from . import services
 from .filters import IncidentFilter
+from .gates import EvidenceRequired
 from .models import Incident, IncidentTask, Status
 from .playbook import transition_perm
 from .selectors import timeline_after
@@ -42,10 +43,19 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
 
-    def __init__(self, detail: str, *, code: str = "conflict", allowed: list[str] | None = None):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str = "conflict",
+        allowed: list[str] | None = None,
+        extra: dict | None = None,
+    ):
         super().__init__(detail, code)
         if allowed is not None:
             self.allowed = allowed
+        if extra is not None:
+            self.extra = extra
 
 
 DECLARE_EXAMPLE = OpenApiExample(
@@ -124,7 +134,9 @@ class IncidentViewSet(
         responses={
             200: IncidentSerializer,
             409: OpenApiResponse(
-                description="Illegal transition; `allowed` lists the legal targets."
+                description="`illegal_transition`: `allowed` lists the legal targets. "
+                "`evidence_required`: an evidence gate failed (`extra.gates` says which and "
+                "why); send again with a `waiver` reason to go ahead without it."
             ),
         },
         examples=[OpenApiExample("Acknowledge", value={"to": "acknowledged"}, request_only=True)],
@@ -139,10 +151,20 @@ class IncidentViewSet(
             raise exceptions.PermissionDenied(f"Your role cannot move incidents to {to}.")
         try:
             services.incident_transition(
-                incident=incident, to=to, by=request.user, note=data.validated_data["note"]
+                incident=incident,
+                to=to,
+                by=request.user,
+                note=data.validated_data["note"],
+                waiver=data.validated_data["waiver"],
             )
         except services.IllegalTransition as exc:
             raise Conflict(str(exc), code="illegal_transition", allowed=exc.allowed) from exc
+        except EvidenceRequired as exc:
+            raise Conflict(
+                str(exc),
+                code="evidence_required",
+                extra={"gates": [outcome.as_dict() for outcome in exc.failed]},
+            ) from exc
         return Response(IncidentSerializer(self.get_queryset().get(pk=incident.pk)).data)
 
     @extend_schema(request=NoteSerializer, responses={201: TimelineEventSerializer})

@@ -26,6 +26,9 @@ TOPICS = {
     "incident.public_update",
     "incident.escalated",
     "incident.resolved",
+    # A post-resolution watch found the problem back and reopened the incident; notifications
+    # tell the commander (payload: ref, commander_id, reason).
+    "incident.regressed",
 }
 
 

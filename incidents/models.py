@@ -78,6 +78,11 @@ class SeverityPolicy(models.Model):
         default=False, help_text="Escalate at the start of the next business day instead."
     )
     requires_postmortem = models.BooleanField(default=False)
+    require_diagnosis_to_mitigate = models.BooleanField(
+        default=False,
+        help_text="Evidence gate: leaving assessment for mitigation needs a finished diagnosis "
+        "run on the incident, or a commander's recorded reason to go ahead without one.",
+    )
     escalate_overdue_tasks = models.BooleanField(
         default=True,
         help_text="Escalate playbook tasks that pass their due time (off for low severities, "

@@ -142,6 +142,15 @@ class IncidentUpdateSerializer(serializers.Serializer):
 class TransitionSerializer(serializers.Serializer):
     to = serializers.ChoiceField(choices=Status.choices)
     note = serializers.CharField(max_length=MAX_TEXT, required=False, default="", allow_blank=True)
+    waiver = serializers.CharField(
+        max_length=MAX_TEXT,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Why to go ahead without the evidence an evidence gate asks for "
+        "(recorded on the timeline). Only needed when a first attempt answered 409 "
+        "`evidence_required`.",
+    )
 
 
 class NoteSerializer(serializers.Serializer):

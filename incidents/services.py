@@ -16,7 +16,7 @@ from django.utils import timezone
 from catalog.models import ComponentStatus, Service
 from catalog.services import service_set_status
 
-from . import events
+from . import events, gates
 from .live import broadcast_appended
 from .models import (
     Counter,
@@ -191,14 +191,25 @@ def incident_declare(
 # --- Transitions ------------------------------------------------------------------------------
 
 
-def incident_transition(*, incident: Incident, to: str, by, note: str = "", now=None) -> Incident:
-    """Move an incident to `to` if the playbook allows it; nothing changes otherwise."""
+def incident_transition(
+    *, incident: Incident, to: str, by, note: str = "", waiver: str = "", now=None
+) -> Incident:
+    """Move an incident to `to` if the playbook allows it; nothing changes otherwise.
+
+    Evidence gates (incidents/gates.py) that fail block the move with EvidenceRequired unless
+    `waiver` says why the commander goes ahead without the evidence.
+    """
     now = now or timezone.now()
+    waiver = waiver.strip()
     with transaction.atomic():
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
         current = locked.status
         if to not in allowed_targets(current):
             raise IllegalTransition(current, to)
+        gate_outcomes = gates.evaluate(locked, current, to)
+        failed_gates = [outcome for outcome in gate_outcomes if not outcome.passed]
+        if failed_gates and not waiver:
+            raise gates.EvidenceRequired(failed_gates)
         reopening = current == Status.RESOLVED and to == Status.INVESTIGATING
         locked.status = to
         # Any move out of triggered means someone has it in hand: it counts as acknowledging.
@@ -219,7 +230,7 @@ def incident_transition(*, incident: Incident, to: str, by, note: str = "", now=
             incident_id=locked.pk,
             kind=EventKind.REOPENED if reopening else EventKind.STATUS_CHANGE,
             body=note,
-            data={"from": current, "to": to, "tasks_created": len(tasks)},
+            data=_transition_data(current, to, len(tasks), gate_outcomes, failed_gates, waiver),
             author=by,
             now=now,
         )
@@ -235,6 +246,15 @@ def incident_transition(*, incident: Incident, to: str, by, note: str = "", now=
             payload={"ref": locked.ref, "from": current, "to": to, "severity": locked.severity},
         )
     return locked
+
+
+def _transition_data(current, to, tasks_created, gate_outcomes, failed_gates, waiver) -> dict:
+    data = {"from": current, "to": to, "tasks_created": tasks_created}
+    if gate_outcomes:
+        data["gates"] = [outcome.as_dict() for outcome in gate_outcomes]
+    if failed_gates:
+        data["waiver"] = waiver
+    return data
 
 
 EDITABLE_FIELDS = (

@@ -6,6 +6,13 @@ from rest_framework.routers import DefaultRouter
 from accounts.api import ApiTokenViewSet, MeView
 from alerts.api import AlertGroupViewSet, IntegrationViewSet, RoutingRuleViewSet
 from catalog.api import ServiceGroupViewSet, ServiceViewSet, TargetViewSet
+from diagnostics.api import (
+    DiagnosisViewSet,
+    ProbeRunViewSet,
+    ProbeViewSet,
+    RunbookViewSet,
+    VerificationViewSet,
+)
 from incidents.api import IncidentViewSet, TaskViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -19,5 +26,10 @@ router.register("tasks", TaskViewSet, basename="task")
 router.register("alert-groups", AlertGroupViewSet, basename="alert-group")
 router.register("integrations", IntegrationViewSet, basename="integration")
 router.register("routing-rules", RoutingRuleViewSet, basename="routing-rule")
+router.register("probes", ProbeViewSet, basename="probe")
+router.register("runbooks", RunbookViewSet, basename="runbook")
+router.register("diagnoses", DiagnosisViewSet, basename="diagnosis")
+router.register("probe-runs", ProbeRunViewSet, basename="probe-run")
+router.register("verifications", VerificationViewSet, basename="verification")
 
 urlpatterns = [path("me/", MeView.as_view(), name="api-me"), *router.urls]

@@ -66,6 +66,11 @@ def _schedule_periodic_tasks(sender: Celery, **_kwargs) -> None:
     sender.add_periodic_task(
         3600, sender.signature("alerts.prune_raw_events"), name="prune old alert deliveries"
     )
+    sender.add_periodic_task(
+        settings.DIAGNOSTICS_SWEEP_SECONDS,
+        sender.signature("diagnostics.sweep"),
+        name="re-send lost probe runs, close dead ones, run due verification watches",
+    )
 
 
 @worker_ready.connect

@@ -49,6 +49,25 @@ def _commands(host: str, port: int) -> dict[str, list[str]]:
             "--hostname",
             "worker@%h",
         ],
+        # Diagnostic probes on threads (Procfile `probes`): a probe set runs side by side.
+        "probes": [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "ops_portal",
+            "worker",
+            "--queues",
+            "probes",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "8",
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            "probes@%h",
+        ],
         "beat": [python, "-m", "celery", "-A", "ops_portal", "beat", "--loglevel", "INFO"],
     }
 

@@ -8,6 +8,7 @@ SECRET_KEY and ALLOWED_HOSTS.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "catalog",
     "incidents",
     "alerts",
+    "diagnostics",
 ]
 
 MIDDLEWARE = [
@@ -199,6 +201,32 @@ ALERTS_RATE_LIMIT_PER_MINUTE = env_int("ALERTS_RATE_LIMIT_PER_MINUTE", 12000, mi
 ALERTS_NUDGE_COALESCE_SECONDS = env_int("ALERTS_NUDGE_COALESCE_MS", 100, minimum=0) / 1000
 # Process deliveries inside the request instead (tests and debugging only).
 ALERTS_PROCESS_INLINE = env_bool("ALERTS_PROCESS_INLINE", False)
+
+# Outbound HTTP (HTTP probes now; webhooks and Slack later) goes through ops_portal/outbound.py:
+# in production it refuses private, loopback and link-local addresses (SSRF) unless a range is
+# allow-listed here, e.g. "10.20.0.0/16,127.0.0.1/32". Cloud metadata addresses need an exact /32.
+OUTBOUND_ALLOWED_NETWORKS = env_list("OUTBOUND_ALLOWED_NETWORKS", [])
+try:
+    for _network in OUTBOUND_ALLOWED_NETWORKS:
+        ipaddress.ip_network(_network, strict=False)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"OUTBOUND_ALLOWED_NETWORKS: {_exc}") from None
+
+# Diagnostics (docs/diagnostics.md). Probe runs go to their own queue, consumed by the thread-pool
+# `probes` worker of the Procfile.
+DIAGNOSTICS_QUEUE = env_str(
+    "DIAGNOSTICS_QUEUE",
+    "probes" if CELERY_TASK_DEFAULT_QUEUE == "celery" else f"{CELERY_TASK_DEFAULT_QUEUE}-probes",
+)
+DIAGNOSTICS_RUN_INLINE = env_bool("DIAGNOSTICS_RUN_INLINE", False)  # tests: no worker needed
+DIAGNOSTICS_MAX_PROBE_TIMEOUT_S = env_int("DIAGNOSTICS_MAX_PROBE_TIMEOUT_S", 60, minimum=1)
+DIAGNOSTICS_STALE_RUNNING_S = DIAGNOSTICS_MAX_PROBE_TIMEOUT_S + 60
+DIAGNOSTICS_MAX_ATTEMPTS = env_int("DIAGNOSTICS_MAX_ATTEMPTS", 3, minimum=1)
+DIAGNOSTICS_RESEND_AFTER_S = env_int("DIAGNOSTICS_RESEND_AFTER_S", 30, minimum=5)
+DIAGNOSTICS_PICKUP_DEADLINE_S = env_int("DIAGNOSTICS_PICKUP_DEADLINE_S", 600, minimum=60)
+DIAGNOSTICS_SWEEP_SECONDS = env_int("DIAGNOSTICS_SWEEP_SECONDS", 15, minimum=1)
+DIAGNOSTICS_WATCH_MINUTES = env_int("DIAGNOSTICS_WATCH_MINUTES", 30, minimum=0)
+DIAGNOSTICS_WATCH_INTERVAL_S = env_int("DIAGNOSTICS_WATCH_INTERVAL_S", 300, minimum=10)
 ALERTS_SWEEP_SECONDS = env_int("ALERTS_SWEEP_SECONDS", 10, minimum=1)
 # The sweeper leaves deliveries younger than this to the nudged worker.
 ALERTS_SWEEP_GRACE_SECONDS = env_int("ALERTS_SWEEP_GRACE_SECONDS", 5, minimum=0)
@@ -269,6 +297,11 @@ SPECTACULAR_SETTINGS = {
         "AlertActionEnum": "alerts.models.AlertAction",
         "RouteActionEnum": "alerts.models.RouteAction",
         "AlertGroupStatusEnum": "alerts.models.GroupStatus",
+        "ProbeStatusEnum": "diagnostics.models.ProbeStatus",
+        "ProbeRunStateEnum": "diagnostics.models.RunState",
+        "DiagnosisPurposeEnum": "diagnostics.models.Purpose",
+        "VerificationStateEnum": "diagnostics.models.VerificationState",
+        "SymptomEnum": "incidents.models.Symptom",
     },
 }
 

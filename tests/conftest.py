@@ -127,3 +127,18 @@ def api_as():
         return client
 
     return make
+
+
+@pytest.fixture
+def without_evidence_gates():
+    """Suspend the evidence gates other apps plug into playbook moves (incidents/gates.py).
+
+    For tests of the core playbook: P0/P1 moves into mitigation otherwise need a finished
+    diagnosis, which is what tests/diagnostics checks.
+    """
+    from incidents import gates
+
+    saved = dict(gates._gates)
+    gates._gates.clear()
+    yield
+    gates._gates.update(saved)

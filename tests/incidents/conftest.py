@@ -53,3 +53,8 @@ def walk(commander):
         return incident
 
     return move
+
+
+@pytest.fixture(autouse=True)
+def _core_playbook_only(without_evidence_gates):
+    """These tests are about the core playbook; evidence gates are tested in tests/diagnostics."""

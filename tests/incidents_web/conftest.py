@@ -14,3 +14,8 @@ def incident(commander):
         commander=commander,
         services=[ServiceFactory(slug="checkout")],
     )
+
+
+@pytest.fixture(autouse=True)
+def _core_playbook_only(without_evidence_gates):
+    """These tests are about the core playbook; evidence gates are tested in tests/diagnostics."""

@@ -32,6 +32,7 @@ APP_SERVICES = {
     "web": "web",
     "ws": "ws",
     "worker": "worker",
+    "probes": "probes",
     "beat": "beat",
 }
 # Variables the processes read that are not settings: PROMETHEUS_MULTIPROC_DIR (prometheus-client

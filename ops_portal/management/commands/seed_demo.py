@@ -138,7 +138,14 @@ class Command(BaseCommand):
             (52, "resolved"),
         ):
             incident_transition(
-                incident=resolved, to=to, by=commander, now=past + timedelta(minutes=minutes)
+                incident=resolved,
+                to=to,
+                by=commander,
+                now=past + timedelta(minutes=minutes),
+                # P0 needs evidence to start mitigating (a finished diagnosis) or a reason.
+                waiver="The processor's own status page confirms the outage; failing over now."
+                if to == "mitigating"
+                else "",
             )
         note_add(
             incident=resolved,

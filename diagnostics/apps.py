@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class DiagnosticsConfig(AppConfig):
+    name = "diagnostics"
+    default_auto_field = "django.db.models.BigAutoField"
+    verbose_name = "Diagnostics"
+
+    def ready(self) -> None:
+        from .probes import load_probe_modules
+
+        load_probe_modules()
+        from . import wiring
+
+        wiring.connect()

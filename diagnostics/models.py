@@ -1,0 +1,263 @@
+"""Runbooks (symptom → probe steps), diagnosis runs (a probe set) and probe runs (one result).
+
+A `Diagnosis` is one set of probes started together — by a runbook when an incident is declared,
+by a person from the incident or service page, or by a verification/watch — and finishes when
+its last `ProbeRun` does. `remaining` counts the runs still open; the run that takes it to zero
+writes the set's summary, so the summary is written exactly once without a chord or a result
+backend (the embedded filesystem broker has none).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from catalog.models import Service, Target, TargetKind
+from incidents.models import Incident, Symptom
+
+from .probes.base import Status
+
+
+class ProbeStatus(models.TextChoices):
+    OK = Status.OK, "OK"
+    WARNING = Status.WARNING, "Warning"
+    CRITICAL = Status.CRITICAL, "Critical"
+    ERROR = Status.ERROR, "Error"
+
+
+class RunState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+
+
+class Purpose(models.TextChoices):
+    RUNBOOK = "runbook", "Runbook"
+    PROBE = "probe", "Single probe"
+    HEALTH_CHECK = "health_check", "Health check"
+    VERIFICATION = "verification", "Resolution verification"
+    WATCH = "watch", "Post-resolution watch"
+
+
+class Runbook(models.Model):
+    """What to look at for a symptom: probe steps on the affected services' targets."""
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    symptom = models.CharField(
+        max_length=40,
+        choices=Symptom.choices,
+        blank=True,
+        help_text="Declaring an incident with this symptom runs the runbook automatically.",
+    )
+    description = models.TextField(blank=True)
+    suggested_remediations = models.TextField(
+        blank=True, help_text="Markdown: what to try when the probes confirm the symptom."
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # One automatic runbook per symptom, so a declared incident starts one probe set.
+            models.UniqueConstraint(
+                fields=["symptom"],
+                condition=~Q(symptom="") & Q(enabled=True),
+                name="runbook_one_enabled_per_symptom",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RunbookStep(models.Model):
+    """One probe of a runbook, run on every enabled target of its kind of each affected service."""
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveIntegerField(default=0)
+    title = models.CharField(max_length=200, blank=True)
+    probe = models.CharField(max_length=80)
+    params = models.JSONField(default=dict, blank=True)
+    target_name = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Only targets with this name; all of the kind if empty.",
+    )
+
+    class Meta:
+        ordering = ["runbook", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.runbook.name} #{self.position}: {self.probe}"
+
+
+class DiagnosisQuerySet(models.QuerySet):
+    def for_incident(self, incident_id: int):
+        return self.filter(incident_id=incident_id)
+
+
+class Diagnosis(models.Model):
+    """A set of probe runs started together; finished when `remaining` reaches zero."""
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, null=True, blank=True, related_name="diagnoses"
+    )
+    service = models.ForeignKey(
+        Service,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="diagnoses",
+        help_text="Set for a service health check started outside an incident.",
+    )
+    runbook = models.ForeignKey(
+        Runbook, on_delete=models.SET_NULL, null=True, blank=True, related_name="diagnoses"
+    )
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    title = models.CharField(max_length=200)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    trigger = models.CharField(max_length=200, help_text="Who or what started it, in words.")
+    total = models.PositiveIntegerField(default=0)
+    remaining = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=ProbeStatus.choices, blank=True)
+    summary = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DiagnosisQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "diagnoses"
+        indexes = [models.Index(fields=["incident", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+
+class ProbeRunQuerySet(models.QuerySet):
+    def open(self):
+        return self.exclude(state=RunState.DONE)
+
+
+class ProbeRun(models.Model):
+    """One probe on one target: who/what started it, params, times and the stored result."""
+
+    diagnosis = models.ForeignKey(Diagnosis, on_delete=models.CASCADE, related_name="runs")
+    position = models.PositiveIntegerField(default=0)
+    step = models.ForeignKey(
+        RunbookStep, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    step_title = models.CharField(max_length=200, blank=True)
+    probe = models.CharField(max_length=80)
+    target = models.ForeignKey(
+        Target, on_delete=models.SET_NULL, null=True, blank=True, related_name="probe_runs"
+    )
+    # Kept as text so a run stays readable after its target is deleted or renamed.
+    target_label = models.CharField(max_length=220)
+    target_kind = models.CharField(max_length=32, choices=TargetKind.choices)
+    params = models.JSONField(default=dict, blank=True)
+    timeout_s = models.FloatField()
+    state = models.CharField(max_length=10, choices=RunState.choices, default=RunState.QUEUED)
+    status = models.CharField(max_length=10, choices=ProbeStatus.choices, blank=True)
+    summary = models.CharField(max_length=500, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    baseline = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The last ok run of this probe on this target, compared against.",
+    )
+    changes = models.JSONField(
+        default=dict, blank=True, help_text="What differs from the baseline run."
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    objects = ProbeRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["diagnosis", "position", "id"]
+        indexes = [
+            models.Index(fields=["state", "queued_at"]),
+            models.Index(fields=["probe", "target", "status", "-finished_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.probe} on {self.target_label}"
+
+
+class VerificationState(models.TextChoices):
+    VERIFYING = "verifying", "Verifying before resolve"
+    WATCHING = "watching", "Watching after resolve"
+    PASSED = "passed", "Watch passed"
+    FAILED = "failed", "Verification failed"
+    REGRESSED = "regressed", "Regressed: incident reopened"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Verification(models.Model):
+    """Verified resolution: a probe set must pass before resolving, then a watch re-runs it.
+
+    `diagnosis` is the set currently deciding (the verification run, then each watch run).
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="verifications")
+    runbook = models.ForeignKey(
+        Runbook,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty: the affected services' health probes.",
+    )
+    state = models.CharField(max_length=12, choices=VerificationState.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    diagnosis = models.ForeignKey(
+        Diagnosis, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    watch_minutes = models.PositiveIntegerField(
+        default=30, help_text="After passing, re-run the set for this long (0 = no watch)."
+    )
+    watch_until = models.DateTimeField(null=True, blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    checks_passed = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident"],
+                condition=Q(state__in=["verifying", "watching"]),
+                name="verification_one_active_per_incident",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "next_check_at"])]
+
+    def __str__(self) -> str:
+        return f"verification of incident {self.incident_id}: {self.state}"

@@ -1,0 +1,31 @@
+"""Celery tasks of diagnostics: thin wrappers over services.
+
+Probe runs go to their own queue (DIAGNOSTICS_QUEUE), consumed by the `probes` process of the
+Procfile: a thread-pool worker, because probes spend their time waiting on sockets and a set
+must run side by side, not two at a time on the prefork worker's two slots.
+"""
+
+from __future__ import annotations
+
+from celery import group, shared_task
+from django.conf import settings
+
+from . import services, verification
+
+
+@shared_task(name="diagnostics.run_probe")
+def run_probe(run_id: int) -> str | None:
+    run = services.run_execute(run_id)
+    return run.status if run else None
+
+
+def send_runs(run_ids: list[int]) -> None:
+    """One task per run, sent as a Celery group so the runs start together."""
+    group(run_probe.si(run_id) for run_id in run_ids).apply_async(queue=settings.DIAGNOSTICS_QUEUE)
+
+
+@shared_task(name="diagnostics.sweep")
+def sweep() -> dict:
+    report = services.sweep()
+    report["watches"] = verification.watches_due()
+    return report
