@@ -19,7 +19,7 @@ _PATTERNS: tuple[tuple[re.Pattern, str], ...] = (
     (
         re.compile(
             r"(?i)\b([a-z_]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)"
-            r"[a-z_]*\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&'\"]+)"
+            r"[a-z_]*[\"']?\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&'\"]+)"
         ),
         rf"\g<1>{REDACTED}",
     ),

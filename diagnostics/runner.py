@@ -66,8 +66,9 @@ def run_probe(probe: Probe | str, target, params: dict, timeout_s: float) -> Out
     if not isinstance(result, ProbeResult) or result.status not in Status.CHOICES:
         logger.error("probe %s returned %r instead of a ProbeResult", probe.name, result)
         return error_outcome("the probe returned no valid result (a bug in the probe)", duration_ms)
-    cleaned = redaction.clean(result.as_dict())
-    _bound_tables(cleaned)
+    data = result.as_dict()
+    _bound_tables(data)  # before cleaning, which also cuts long lists (without saying so)
+    cleaned = redaction.clean(data)
     _bound_raw(cleaned)
     return Outcome(
         status=result.status,

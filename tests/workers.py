@@ -31,8 +31,13 @@ class WorkerProcess:
 
 
 @contextmanager
-def celery_worker(prefix: str = "test", env: dict | None = None) -> Iterator[WorkerProcess]:
-    """Start a worker on a fresh queue against the current test database; stop it after."""
+def celery_worker(
+    prefix: str = "test", env: dict | None = None, *, pool: str = "solo", concurrency: int = 1
+) -> Iterator[WorkerProcess]:
+    """Start a worker on a fresh queue against the current test database; stop it after.
+
+    `pool="threads"` with a concurrency runs it like the Procfile's `probes` worker.
+    """
     queue = f"{prefix}-{uuid.uuid4().hex[:8]}"
     hostname = f"{queue}@test"
     db = connection.settings_dict
@@ -44,7 +49,9 @@ def celery_worker(prefix: str = "test", env: dict | None = None) -> Iterator[Wor
         "DJANGO_ALLOW_ASYNC_UNSAFE": "",
         **(env or {}),
     }
-    command = [sys.executable, "-m", "celery", "-A", "ops_portal", "worker", "--pool", "solo"]
+    command = [sys.executable, "-m", "celery", "-A", "ops_portal", "worker", "--pool", pool]
+    if pool != "solo":
+        command += ["--concurrency", str(concurrency)]
     command += ["--loglevel", "WARNING", "--hostname", hostname, "-Q", queue]
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -8,6 +8,7 @@ probes themselves are tested against real peers in tests/diagnostics/probes/.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -140,3 +141,30 @@ def committed(django_capture_on_commit_callbacks):
             return function(*args, **kwargs)
 
     return call
+
+
+@pytest.fixture
+def silent_port():
+    """A TCP server that accepts connections and never answers (a hung dependency)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join(2)
+    for conn in accepted:
+        conn.close()
+    server.close()
