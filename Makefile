@@ -28,7 +28,7 @@ migrate: install
 
 ## run: install, migrate, load demo data, serve web + Celery worker + beat (Ctrl-C stops all)
 run: migrate
-	$(BIN)/python manage.py seed_demo
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/python manage.py seed_demo
 	$(BIN)/python -m ops_portal.devrun --host $(HOST) --port $(PORT)
 
 ## test: the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)

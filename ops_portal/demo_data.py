@@ -63,6 +63,12 @@ SERVICES = [
                 "redis",
                 {"url_env": "CHECKOUT_REDIS_URL", "memory_warning_percent": 85},
             ),
+            # Targets with something real behind them in the demo: the portal's own health
+            # endpoint, and its own database and Redis when DATABASE_URL / REDIS_URL are set.
+            # "{portal}" is the URL `make run` serves on (seed_demo fills it in).
+            ("demo-portal-health", "http", {"url": "{portal}/health", "timeout_s": 3}),
+            ("demo-portal-db", "postgres", {"dsn_env": "DATABASE_URL"}),
+            ("demo-portal-redis", "redis", {"url_env": "REDIS_URL"}),
         ],
     },
     {

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -95,12 +97,14 @@ class Command(BaseCommand):
                 },
             )
             for name, kind, config in spec["targets"]:
+                config = _with_portal_url(config)
                 existing = Target.objects.filter(service=service, name=name).first()
                 if existing is None:
                     target_create(service=service, name=name, kind=kind, config=config)
                 else:
                     target_update(target=existing, kind=kind, config=config)
 
+        _ensure_broker_folders()  # declared demo incidents send their runbooks' probes
         if not Incident.objects.exists():
             self._seed_incidents()
         if not Integration.objects.exists():
@@ -253,3 +257,21 @@ class Command(BaseCommand):
         for integration, payload in deliveries:
             delivery_record(integration=integration, payload=payload)
         pending_process()
+
+
+def _with_portal_url(config: dict) -> dict:
+    """Fill in where `make run` serves the portal (HOST/PORT as the Makefile passes them)."""
+    host = os.environ.get("HOST", "127.0.0.1")
+    portal = f"http://{host}:{os.environ.get('PORT', '8000')}"
+    return {
+        key: value.replace("{portal}", portal) if isinstance(value, str) else value
+        for key, value in config.items()
+    }
+
+
+def _ensure_broker_folders() -> None:
+    """The embedded filesystem broker needs its folders before anything is sent through it."""
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+        for key in ("data_folder_out", "control_folder"):
+            Path(options[key]).mkdir(parents=True, exist_ok=True)
