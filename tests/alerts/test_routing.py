@@ -180,3 +180,15 @@ def test_alerts_for_a_closed_incident_are_not_written_to_it(post, am, checkout, 
     post("alertmanager", am_payload({**alert, "status": "resolved"}), am.raw_token)
     assert incident.events.count() == before
     assert AlertGroup.objects.get().status == "resolved"
+
+
+def test_an_alert_that_opens_an_incident_runs_its_symptoms_runbook(
+    post, am, checkout, django_capture_on_commit_callbacks
+):
+    from diagnostics.models import Diagnosis
+
+    with django_capture_on_commit_callbacks(execute=True):
+        fire(post, am, symptom="high_latency")
+    diagnosis = Diagnosis.objects.get(incident=Incident.objects.get())
+    assert diagnosis.runbook.symptom == "high_latency"
+    assert diagnosis.trigger == "incident declared with symptom “High response times”"
