@@ -9,12 +9,15 @@ logger = logging.getLogger(__name__)
 
 def connect() -> None:
     from incidents import events, gates, panels
+    from ops_portal.metrics import register_scrape_collector
 
     from . import panels as diagnostics_panels
+    from .metrics import ProbeRunCollector
     from .verification import diagnosis_gate
 
     events.subscribe("incident.declared", run_runbook_for_declared_incident)
     gates.register_gate("diagnosis", diagnosis_gate)
+    register_scrape_collector(ProbeRunCollector())
     panels.register_panel(
         "diagnostics",
         diagnostics_panels.render_incident_panel,

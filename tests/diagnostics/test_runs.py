@@ -319,3 +319,15 @@ def test_nothing_is_sent_to_the_workers_when_the_transaction_rolls_back(
     assert callbacks == []
     assert not ProbeRun.objects.exists()
     assert not OutboxEvent.objects.filter(topic__startswith="diagnos").exists()
+
+
+def test_metrics_show_open_runs_and_recent_results(client, checkout, commander):
+    web = checkout.targets.get(name="web")
+    services.probe_start(probe="test.scripted", target=web, params={}, by=commander)
+    done = services.probe_start(probe="test.scripted", target=web, params={}, by=commander)
+    services.run_execute(done.runs.get().pk)
+    text = client.get("/metrics").content.decode()
+    assert 'opsportal_probe_runs_open{state="queued"} 1.0' in text
+    assert 'opsportal_probe_runs_open{state="running"} 0.0' in text
+    assert 'opsportal_probe_runs_finished_last_hour{probe="test.scripted",status="ok"} 1.0' in text
+    assert "opsportal_probe_oldest_queued_seconds " in text
