@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.permissions import Perm, require_perm, user_has_perm
 
-from . import services
+from . import gates, services
 from .escalation import escalation_deadline
 from .filters import IncidentFilter
 from .forms import DeclareForm, NoteForm, PublicUpdateForm, SkipForm
@@ -197,12 +197,25 @@ def incident_transition(request, number: int):
         return _back(incident)
     if not user_has_perm(request.user, transition_perm(to)):
         raise PermissionDenied
+    note = request.POST.get("note", "")[:20_000]
+    waiver = request.POST.get("waiver", "")[:2_000].strip()
     try:
         services.incident_transition(
-            incident=incident, to=to, by=request.user, note=request.POST.get("note", "")[:20_000]
+            incident=incident, to=to, by=request.user, note=note, waiver=waiver
         )
     except services.IllegalTransition as exc:
         messages.error(request, str(exc))
+    except gates.EvidenceRequired as exc:
+        # The move needs evidence first: say what is missing and offer to go ahead with a reason.
+        context = {
+            "incident": incident,
+            "to": to,
+            "label": action_label(incident.status, to),
+            "note": note,
+            "failed": exc.failed,
+            "waiver_missing": "waiver" in request.POST,
+        }
+        return render(request, "incidents/transition_waiver.html", context, status=409)
     else:
         messages.success(request, f"{incident.ref} is now {Status(to).label.lower()}.")
     return _back(incident)

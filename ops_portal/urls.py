@@ -19,6 +19,7 @@ urlpatterns = [
     path("incidents/", include("incidents.urls")),
     path("", include("alerts.ingest_urls")),
     path("alerts/", include("alerts.urls")),
+    path("diagnostics/", include("diagnostics.urls")),
     path("api/v1/", include("ops_portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", views.ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),

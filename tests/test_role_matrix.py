@@ -38,6 +38,16 @@ PAGE_MATRIX = {
     "alerts:integration-create": dict(
         anonymous=302, viewer=403, responder=403, commander=403, admin=200
     ),
+    # Diagnostics: every role reads; runbooks are edited by commanders. Per-incident, per-run
+    # pages and the start/re-run actions: tests/diagnostics_web.
+    "diagnostics:list": dict(anonymous=302, viewer=200, responder=200, commander=200, admin=200),
+    "diagnostics:probes": dict(anonymous=302, viewer=200, responder=200, commander=200, admin=200),
+    "diagnostics:runbooks": dict(
+        anonymous=302, viewer=200, responder=200, commander=200, admin=200
+    ),
+    "diagnostics:runbook_new": dict(
+        anonymous=302, viewer=403, responder=403, commander=200, admin=200
+    ),
 }
 
 
