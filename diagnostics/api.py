@@ -13,8 +13,6 @@ Starting anything answers 201 at once with the queued runs; results arrive as th
 from __future__ import annotations
 
 import django_filters
-from django.db import transaction
-from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status, viewsets
@@ -23,7 +21,7 @@ from rest_framework.response import Response
 
 from accounts.permissions import Perm
 from catalog.models import Service, Target
-from incidents.models import Incident, Symptom
+from incidents.models import Incident
 
 from . import services, verification
 from .models import (
@@ -32,11 +30,11 @@ from .models import (
     ProbeStatus,
     Purpose,
     Runbook,
-    RunbookStep,
     RunState,
     Verification,
 )
 from .probes import registry
+from .runbook_schema import RunbookSerializer
 
 MAX_ID = 2**63 - 1
 READ = [Perm.DIAGNOSTICS_READ]
@@ -69,31 +67,6 @@ def bounded_pk(queryset, **kwargs):
 # --- Probe catalogue --------------------------------------------------------------------------
 
 
-def describe_params(probe) -> list[dict]:
-    """The probe's parameters as plain data: name, type, required, default, help, choices."""
-    if probe.params_class is None:
-        return []
-    described = []
-    for name, field in probe.params_class().fields.items():
-        entry = {
-            "name": name,
-            "type": type(field).__name__.removesuffix("Field").lower() or "value",
-            "required": field.required,
-            "help_text": str(field.help_text or ""),
-        }
-        default = field.default
-        if default is not serializers.empty and not callable(default):
-            entry["default"] = default
-        choices = getattr(field, "choices", None)
-        if choices:
-            entry["choices"] = list(choices)
-        for bound in ("min_value", "max_value", "max_length"):
-            if getattr(field, bound, None) is not None:
-                entry[bound] = getattr(field, bound)
-        described.append(entry)
-    return described
-
-
 class ProbeParamSerializer(serializers.Serializer):
     name = serializers.CharField()
     type = serializers.CharField()
@@ -121,7 +94,7 @@ def probe_data(probe) -> dict:
         "description": probe.description,
         "health": probe.health,
         "default_timeout_s": probe.default_timeout_s,
-        "params": describe_params(probe),
+        "params": probe.describe_params(),
     }
 
 
@@ -147,114 +120,6 @@ class ProbeViewSet(viewsets.ViewSet):
 
 
 # --- Runbooks ---------------------------------------------------------------------------------
-
-
-class RunbookStepSerializer(serializers.ModelSerializer):
-    probe = serializers.ChoiceField(choices=())
-    params = serializers.JSONField(required=False, default=dict)
-
-    class Meta:
-        model = RunbookStep
-        fields = ["id", "position", "title", "probe", "params", "target_name"]
-        read_only_fields = ["id"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["probe"].choices = sorted(probe.name for probe in registry.all())
-
-    def validate(self, attrs):
-        probe = registry.get(attrs["probe"])
-        params = dict(attrs.get("params") or {})
-        if not isinstance(attrs.get("params", {}), dict):
-            raise serializers.ValidationError({"params": ["Must be a JSON object."]})
-        timeout = params.pop("timeout_s", None)
-        try:
-            probe.validate_params(params)
-            services._timeout(timeout, probe.default_timeout_s, probe.name)
-        except serializers.ValidationError as exc:
-            raise serializers.ValidationError({"params": exc.detail}) from exc
-        except services.DiagnosticsError as exc:
-            raise serializers.ValidationError({"params": exc.errors[probe.name]}) from exc
-        return attrs
-
-
-class RunbookSerializer(serializers.ModelSerializer):
-    steps = RunbookStepSerializer(many=True)
-    symptom = serializers.ChoiceField(choices=Symptom.choices, allow_blank=True, required=False)
-    slug = serializers.SlugField(max_length=120, required=False)
-
-    class Meta:
-        model = Runbook
-        fields = [
-            "id",
-            "name",
-            "slug",
-            "symptom",
-            "description",
-            "suggested_remediations",
-            "enabled",
-            "steps",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = ["id", "created_at", "updated_at"]
-        # The model's conditional unique constraint is checked in validate() with a message
-        # that names the runbook already answering the symptom.
-        validators = []
-
-    def validate_steps(self, steps):
-        if len(steps) > 50:
-            raise serializers.ValidationError("At most 50 steps.")
-        return steps
-
-    def validate(self, attrs):
-        instance = self.instance
-        if not attrs.get("slug") and not instance:
-            attrs["slug"] = slugify(attrs.get("name", ""))[:120] or "runbook"
-        symptom = attrs.get("symptom", instance.symptom if instance else "")
-        enabled = attrs.get("enabled", instance.enabled if instance else True)
-        if symptom and enabled:
-            clash = Runbook.objects.filter(symptom=symptom, enabled=True)
-            if instance:
-                clash = clash.exclude(pk=instance.pk)
-            if clash.exists():
-                raise serializers.ValidationError(
-                    {"symptom": [f"Runbook “{clash.first().name}” already runs for this symptom."]}
-                )
-        for field, model_field in (("name", "name"), ("slug", "slug")):
-            value = attrs.get(field)
-            if value:
-                taken = Runbook.objects.filter(**{model_field: value})
-                if instance:
-                    taken = taken.exclude(pk=instance.pk)
-                if taken.exists():
-                    raise serializers.ValidationError({field: ["Already in use."]})
-        return attrs
-
-    def create(self, validated_data):
-        steps = validated_data.pop("steps")
-        with transaction.atomic():
-            runbook = Runbook.objects.create(**validated_data)
-            self._write_steps(runbook, steps)
-        return runbook
-
-    def update(self, instance, validated_data):
-        steps = validated_data.pop("steps", None)
-        with transaction.atomic():
-            for field, value in validated_data.items():
-                setattr(instance, field, value)
-            instance.save()
-            if steps is not None:  # steps are replaced as a whole: the list is the runbook
-                instance.steps.all().delete()
-                self._write_steps(instance, steps)
-        return instance
-
-    @staticmethod
-    def _write_steps(runbook, steps):
-        RunbookStep.objects.bulk_create(
-            RunbookStep(runbook=runbook, **{**step, "position": step.get("position", i)})
-            for i, step in enumerate(steps)
-        )
 
 
 # --- Runs and sets ----------------------------------------------------------------------------

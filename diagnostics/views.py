@@ -26,7 +26,6 @@ from catalog.models import Service
 from incidents.models import Incident
 
 from . import selectors, services, verification
-from .api import RunbookSerializer, describe_params
 from .forms import (
     MAX_STEPS,
     ProbeStartForm,
@@ -38,6 +37,7 @@ from .forms import (
 from .models import Diagnosis, Runbook, RunState, Verification, VerificationState
 from .panels import incident_actions
 from .probes import registry
+from .runbook_schema import RunbookSerializer
 
 PAGE_SIZE = 50
 INCIDENT_PAGE_SIZE = 10
@@ -168,7 +168,7 @@ def run_detail(request, pk: int):
 def probe_catalogue(request):
     kinds: dict[str, list[dict]] = {}
     for probe in sorted(registry.all(), key=lambda p: (p.kind, p.name)):
-        kinds.setdefault(probe.kind, []).append({"probe": probe, "params": describe_params(probe)})
+        kinds.setdefault(probe.kind, []).append({"probe": probe, "params": probe.describe_params()})
     return render(request, "diagnostics/probes.html", {"kinds": kinds})
 
 
