@@ -202,7 +202,7 @@ ALERTS_NUDGE_COALESCE_SECONDS = env_int("ALERTS_NUDGE_COALESCE_MS", 100, minimum
 # Process deliveries inside the request instead (tests and debugging only).
 ALERTS_PROCESS_INLINE = env_bool("ALERTS_PROCESS_INLINE", False)
 
-# Outbound HTTP (HTTP probes now; webhooks and Slack later) goes through ops_portal/outbound.py:
+# Outbound HTTP (HTTP probes now; webhooks and Slack later) goes through ops_portal/outbound/:
 # in production it refuses private, loopback and link-local addresses (SSRF) unless a range is
 # allow-listed here, e.g. "10.20.0.0/16,127.0.0.1/32". Cloud metadata addresses need an exact /32.
 OUTBOUND_ALLOWED_NETWORKS = env_list("OUTBOUND_ALLOWED_NETWORKS", [])

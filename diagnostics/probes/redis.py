@@ -36,6 +36,7 @@ from .base import (
     level,
     secret_from_env,
 )
+from .units import human_bytes, human_duration
 
 KEY_CHARS = 200  # of a key name in a finding
 MAX_ROWS = 200
@@ -88,21 +89,6 @@ def talking_to(where: str) -> Iterator[None]:
 
 
 # --- shared helpers ---------------------------------------------------------------------------
-
-
-def human_bytes(value: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(value) < 1024:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
-
-
-def human_duration(seconds: float) -> str:
-    for limit, size, unit in ((120, 1, "s"), (7200, 60, "min"), (172_800, 3600, "h")):
-        if seconds < limit:
-            return f"{seconds / size:.0f} {unit}" if unit != "h" else f"{seconds / size:.1f} h"
-    return f"{seconds / 86_400:.1f} d"
 
 
 def key_text(key: bytes) -> str:

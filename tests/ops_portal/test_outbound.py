@@ -16,12 +16,11 @@ from ops_portal.outbound import (
     OutboundRefused,
     OutboundUnreachable,
     PinnedTarget,
-    _Budget,
-    _fetch_first_reachable,
     certificate_not_after,
     fetch,
     resolve_and_check,
 )
+from ops_portal.outbound.fetching import _Budget, _fetch_first_reachable
 from tests.diagnostics.peers.http_peers import PeerServer, Reply, closed_port, issue_certificate
 
 
