@@ -16,7 +16,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import alert_storm, portal, report
+from bench import alert_storm, portal, probe_fanout, report
 from bench.errors import BenchError
 from bench.load import LoadResult, PythonClient, Target, WrkClient, fetch
 from bench.servers import Server, bind_loopback, free_port, gunicorn_executable, procfile_command
@@ -36,14 +36,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Measure the portal (Procfile `web`) against a bare Django baseline: "
-        "the HTTP endpoints, then the alert storm (Procfile `web` + `worker` on PostgreSQL and "
-        "Redis). See bench/README.md.",
+        "the HTTP endpoints, the alert storm (Procfile `web` + `worker` on PostgreSQL and "
+        "Redis), then the probe fan-out (Procfile `probes`). See bench/README.md.",
     )
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--storm-only", action="store_true", help="run only the alert storm")
-    which.add_argument(
-        "--skip-storm", action="store_true", help="run only the HTTP endpoint benchmark"
-    )
+    which.add_argument("--skip-storm", action="store_true", help="skip the alert storm")
+    fanout = parser.add_mutually_exclusive_group()
+    fanout.add_argument("--fanout-only", action="store_true", help="run only the probe fan-out")
+    fanout.add_argument("--skip-fanout", action="store_true", help="skip the probe fan-out")
     parser.add_argument("--duration", type=int, default=8, help="seconds per measurement (8)")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per endpoint (2)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (16)")
@@ -56,10 +57,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-pages", action="store_true", help="measure no HTML page")
     alert_storm.add_arguments(parser)
+    probe_fanout.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.storm_only and args.fanout_only:
+        parser.error("--storm-only and --fanout-only exclude each other")
     if args.duration < 1 or args.warmup < 0 or args.connections < 1 or args.threads < 1:
         parser.error("--duration and --connections/--threads must be >= 1, --warmup >= 0")
     alert_storm.check_arguments(parser, args)
+    probe_fanout.check_arguments(parser, args)
     return args
 
 
@@ -80,18 +85,25 @@ def main(argv: list[str] | None = None) -> int:
     servers: list[Server] = []
     try:
         status = 0
-        if not args.storm_only:
+        if not (args.storm_only or args.fanout_only):
             try:
                 status = _run(args, workdir / "http", servers)
             except BenchError as exc:
                 say(f"error: {exc}")
                 status = 1
             _stop_all(servers)
-        if not args.skip_storm:
+        if not (args.skip_storm or args.fanout_only):
             try:
                 status = max(status, alert_storm.run(args, workdir / "storm", servers))
             except BenchError as exc:
                 say(f"storm error: {exc}")
+                status = 1
+        # Last: it loads Django into this process (to start probe sets as the portal does).
+        if not (args.skip_fanout or args.storm_only):
+            try:
+                status = max(status, probe_fanout.run(args, workdir / "fanout", servers))
+            except BenchError as exc:
+                say(f"fan-out error: {exc}")
                 status = 1
         return status
     except KeyboardInterrupt:
