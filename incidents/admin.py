@@ -16,6 +16,7 @@ class SeverityPolicyAdmin(admin.ModelAdmin):
         "escalate_next_business_day",
         "escalate_overdue_tasks",
         "requires_postmortem",
+        "require_diagnosis_to_mitigate",
     )
     ordering = ("level",)
 
