@@ -203,3 +203,22 @@ class TestVerifiedResolution:
         with pytest.raises(services.DiagnosticsError) as caught:
             verification.verification_request(incident=incident, by=commander)
         assert caught.value.code == "nothing_to_verify"
+
+
+def test_the_gate_and_the_waiver_are_shown_on_the_timeline(client, checkout, commander):
+    incident = declare(commander, [checkout])
+    incident_transition(
+        incident=incident,
+        to=Status.MITIGATING,
+        by=commander,
+        waiver="Obvious bad deploy <b>now</b>.",
+    )
+    client.force_login(commander)
+    html = client.get(f"/incidents/{incident.number}/").content.decode()
+    assert (
+        "Evidence gate not met</strong>: P1 policy: mitigation needs a finished diagnosis" in html
+    )
+    assert (
+        "Went ahead without the evidence:</strong> Obvious bad deploy &lt;b&gt;now&lt;/b&gt;."
+        in html
+    )
