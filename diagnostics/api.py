@@ -51,7 +51,7 @@ class Conflict(exceptions.APIException):
 
 def raise_api_error(exc: services.DiagnosticsError):
     """DiagnosticsError → 409 for state conflicts, 400 (with `errors`) for bad requests."""
-    if exc.code in {"illegal_transition", "already_verifying", "target_gone"}:
+    if exc.code in {"illegal_transition", "already_verifying", "target_gone", "incident_closed"}:
         raise Conflict(str(exc), code=exc.code) from exc
     raise exceptions.ValidationError(exc.errors or {"non_field_errors": [str(exc)]}) from exc
 

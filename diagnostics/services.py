@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from catalog.models import Service, Target
 from incidents.models import EventKind, Incident
+from incidents.models import Status as IncidentStatus
 from incidents.services import timeline_append
 
 from . import baseline, runner
@@ -144,8 +145,10 @@ def diagnosis_start(
     """Store the planned runs and send them to the workers after commit.
 
     Params are validated here, before anything is stored: a bad parameter is the caller's 400,
-    not a failed probe later.
+    not a failed probe later. A closed incident's timeline is final: nothing starts on it.
     """
+    if incident is not None and incident.status == IncidentStatus.CLOSED:
+        raise DiagnosticsError(f"{incident.ref} is closed.", code="incident_closed")
     validated = []
     for plan in planned:
         probe = registry.get(plan.probe)

@@ -331,3 +331,15 @@ def test_metrics_show_open_runs_and_recent_results(client, checkout, commander):
     assert 'opsportal_probe_runs_open{state="running"} 0.0' in text
     assert 'opsportal_probe_runs_finished_last_hour{probe="test.scripted",status="ok"} 1.0' in text
     assert "opsportal_probe_oldest_queued_seconds " in text
+
+
+def test_nothing_starts_on_a_closed_incident(checkout, commander, runbook):
+    from incidents.services import incident_transition
+
+    incident = declare(commander, [checkout])
+    incident_transition(incident=incident, to="resolved", by=commander)
+    incident = incident_transition(incident=incident, to="closed", by=commander)
+    with pytest.raises(services.DiagnosticsError) as caught:
+        services.runbook_start(runbook=runbook, incident=incident, trigger="test")
+    assert caught.value.code == "incident_closed"
+    assert not Diagnosis.objects.filter(incident=incident).exists()
