@@ -23,8 +23,12 @@ from accounts.permissions import Perm
 from catalog.models import Service, Target
 from incidents.models import Incident
 
-from . import services, verification
+from . import remediation, services, verification
+from .actions import registry as action_registry
 from .models import (
+    ActionPolicy,
+    ActionRequest,
+    ActionState,
     Diagnosis,
     ProbeRun,
     ProbeStatus,
@@ -285,6 +289,15 @@ class ProbeRunStartSerializer(serializers.Serializer):
         return value
 
 
+class SuggestionSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    title = serializers.CharField()
+    label = serializers.CharField()
+    params = serializers.JSONField()
+    target = serializers.IntegerField()
+    run = serializers.IntegerField()
+
+
 class ProbeRunFilter(django_filters.FilterSet):
     incident = django_filters.NumberFilter(
         field_name="diagnosis__incident", min_value=1, max_value=MAX_ID
@@ -308,7 +321,13 @@ class ProbeRunViewSet(
 ):
     serializer_class = ProbeRunSerializer
     filterset_class = ProbeRunFilter
-    permission_map = {"list": READ, "retrieve": READ, "create": START, "rerun": RERUN}
+    permission_map = {
+        "list": READ,
+        "retrieve": READ,
+        "create": START,
+        "rerun": RERUN,
+        "suggestions": READ,
+    }
 
     def get_queryset(self):
         return ProbeRun.objects.select_related("diagnosis").order_by("-queued_at", "-id")
@@ -347,6 +366,12 @@ class ProbeRunViewSet(
             raise_api_error(exc)
         new_run = self.get_queryset().get(diagnosis=diagnosis)
         return Response(ProbeRunSerializer(new_run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: SuggestionSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def suggestions(self, request, pk=None):
+        """Remediation actions with params filled from this run's findings (preview them)."""
+        return Response(remediation.suggested_actions(self.get_object()))
 
 
 class RunbookRunSerializer(serializers.Serializer):
@@ -473,3 +498,267 @@ class VerificationViewSet(
         found = self.get_object()
         verification.verification_cancel(verification=found, by=request.user)
         return Response(VerificationSerializer(self.get_queryset().get(pk=found.pk)).data)
+
+
+# --- Remediation actions ----------------------------------------------------------------------
+
+
+class ActionCatalogueSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    approval_on_high_severity = serializers.BooleanField()
+    params = ProbeParamSerializer(many=True)
+
+
+class ActionRequestSerializer(serializers.ModelSerializer):
+    previewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    target = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = ActionRequest
+        fields = [
+            "id",
+            "key",
+            "incident",
+            "action",
+            "target",
+            "target_label",
+            "params",
+            "preview",
+            "preview_expires_at",
+            "from_run",
+            "state",
+            "needs_approval",
+            "previewed_by",
+            "requested_by",
+            "approved_by",
+            "reason",
+            "result",
+            "error",
+            "created_at",
+            "requested_at",
+            "approved_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class ActionPreviewedSerializer(ActionRequestSerializer):
+    preview_token = serializers.SerializerMethodField(
+        help_text="Send it to execute/ before preview_expires_at. Shown once; empty if refused."
+    )
+
+    class Meta(ActionRequestSerializer.Meta):
+        fields = [*ActionRequestSerializer.Meta.fields, "preview_token"]
+        read_only_fields = fields
+
+    def get_preview_token(self, request) -> str:
+        return self.context.get("token", "")
+
+
+class ActionPreviewSerializer(serializers.Serializer):
+    incident = bounded_pk(Incident.objects.all())
+    action = serializers.ChoiceField(choices=())
+    target = bounded_pk(Target.objects.select_related("service"))
+    params = serializers.JSONField(required=False, default=dict)
+    from_run = bounded_pk(ProbeRun.objects.all(), required=False, allow_null=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = sorted(action.name for action in action_registry.all())
+
+    def validate_params(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        return value
+
+
+class ActionExecuteSerializer(serializers.Serializer):
+    preview_token = serializers.CharField(max_length=200)
+    reason = serializers.CharField(max_length=5000, required=False, default="", allow_blank=True)
+
+
+class ActionRejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000, required=False, default="", allow_blank=True)
+
+
+class ActionFilter(django_filters.FilterSet):
+    incident = django_filters.NumberFilter(min_value=1, max_value=MAX_ID)
+    state = django_filters.ChoiceFilter(choices=ActionState.choices)
+    action = django_filters.CharFilter(max_length=80)
+
+    class Meta:
+        model = ActionRequest
+        fields = ["incident", "state", "action"]
+
+
+ACTION_CONFLICTS = {
+    "not_previewed",
+    "preview_expired",
+    "not_awaiting_approval",
+    "approver_is_requester",
+    "not_pending",
+    "incident_closed",
+}
+
+
+def raise_action_error(exc: remediation.ActionError):
+    if exc.code in ACTION_CONFLICTS:
+        raise Conflict(str(exc), code=exc.code) from exc
+    if exc.code == "invalid_preview_token":
+        raise exceptions.PermissionDenied(str(exc), code=exc.code) from exc
+    raise exceptions.ValidationError(exc.errors or {"non_field_errors": [str(exc)]}) from exc
+
+
+class ActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Remediation requests: preview (responder+), execute and approve (commanders)."""
+
+    serializer_class = ActionRequestSerializer
+    filterset_class = ActionFilter
+    permission_map = {
+        "list": READ,
+        "retrieve": READ,
+        "catalogue": READ,
+        "preview": [Perm.REMEDIATION_REQUEST],
+        "execute": [Perm.REMEDIATION_APPROVE],
+        "approve": [Perm.REMEDIATION_APPROVE],
+        "reject": [Perm.REMEDIATION_APPROVE],
+    }
+
+    def get_queryset(self):
+        return ActionRequest.objects.select_related(
+            "previewed_by", "requested_by", "approved_by"
+        ).order_by("-created_at", "-id")
+
+    @extend_schema(responses=ActionCatalogueSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def catalogue(self, request):
+        data = [
+            {
+                "name": item.name,
+                "kind": item.kind,
+                "title": item.title,
+                "description": item.description,
+                "approval_on_high_severity": item.approval_on_high_severity,
+                "params": item.describe_params(),
+            }
+            for item in action_registry.all()
+        ]
+        return Response({"count": len(data), "next": None, "previous": None, "results": data})
+
+    @extend_schema(
+        request=ActionPreviewSerializer,
+        responses={
+            201: ActionPreviewedSerializer,
+            400: OpenApiResponse(description="Unknown action, wrong target, bad params."),
+        },
+    )
+    @action(detail=False, methods=["post"])
+    def preview(self, request):
+        data = ActionPreviewSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        try:
+            issued = remediation.action_preview(
+                incident=values["incident"],
+                action=values["action"],
+                target=values["target"],
+                params=values["params"],
+                by=request.user,
+                from_run=values.get("from_run"),
+            )
+        except remediation.ActionError as exc:
+            raise_action_error(exc)
+        found = self.get_queryset().get(pk=issued.request.pk)
+        body = ActionPreviewedSerializer(found, context={"token": issued.token}).data
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
+
+    @extend_schema(request=ActionExecuteSerializer, responses={200: ActionRequestSerializer})
+    @action(detail=True, methods=["post"])
+    def execute(self, request, pk=None):
+        found = self.get_object()
+        data = ActionExecuteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            remediation.action_confirm(
+                request=found,
+                token=data.validated_data["preview_token"],
+                by=request.user,
+                reason=data.validated_data["reason"],
+            )
+        except remediation.ActionError as exc:
+            raise_action_error(exc)
+        return Response(ActionRequestSerializer(self.get_queryset().get(pk=found.pk)).data)
+
+    @extend_schema(request=None, responses={200: ActionRequestSerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        found = self.get_object()
+        try:
+            remediation.action_approve(request=found, by=request.user)
+        except remediation.ActionError as exc:
+            raise_action_error(exc)
+        return Response(ActionRequestSerializer(self.get_queryset().get(pk=found.pk)).data)
+
+    @extend_schema(request=ActionRejectSerializer, responses={200: ActionRequestSerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        found = self.get_object()
+        data = ActionRejectSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            remediation.action_reject(
+                request=found, by=request.user, reason=data.validated_data["reason"]
+            )
+        except remediation.ActionError as exc:
+            raise_action_error(exc)
+        return Response(ActionRequestSerializer(self.get_queryset().get(pk=found.pk)).data)
+
+
+class ActionPolicySerializer(serializers.ModelSerializer):
+    target = bounded_pk(Target.objects.all(), required=False, allow_null=True)
+    action = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+
+    class Meta:
+        model = ActionPolicy
+        fields = ["id", "target", "action", "allowed", "approval", "note"]
+        validators = []  # the (target, action) uniqueness is checked below with a clear message
+
+    def validate_action(self, value):
+        if value and value not in action_registry:
+            raise serializers.ValidationError(f"Unknown action {value!r}.")
+        return value
+
+    def validate(self, attrs):
+        target = attrs.get("target", getattr(self.instance, "target", None))
+        name = attrs.get("action", getattr(self.instance, "action", ""))
+        clash = ActionPolicy.objects.filter(target=target, action=name)
+        if self.instance:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError(
+                {"action": ["A policy for this target and action exists already."]}
+            )
+        return attrs
+
+
+class ActionPolicyViewSet(viewsets.ModelViewSet):
+    """Which actions are allowed on which targets, and which need a second commander."""
+
+    serializer_class = ActionPolicySerializer
+    permission_map = {
+        "list": READ,
+        "retrieve": READ,
+        "create": [Perm.CATALOG_MANAGE],
+        "update": [Perm.CATALOG_MANAGE],
+        "partial_update": [Perm.CATALOG_MANAGE],
+        "destroy": [Perm.CATALOG_MANAGE],
+    }
+
+    def get_queryset(self):
+        return ActionPolicy.objects.order_by("target_id", "action", "id")

@@ -7,9 +7,11 @@ class DiagnosticsConfig(AppConfig):
     verbose_name = "Diagnostics"
 
     def ready(self) -> None:
+        from .actions import load_action_modules
         from .probes import load_probe_modules
 
         load_probe_modules()
+        load_action_modules()
         from . import wiring
 
         wiring.connect()

@@ -261,3 +261,109 @@ class Verification(models.Model):
 
     def __str__(self) -> str:
         return f"verification of incident {self.incident_id}: {self.state}"
+
+
+# --- Remediation actions (issue 6) ------------------------------------------------------------
+
+
+class ActionState(models.TextChoices):
+    PREVIEWED = "previewed", "Previewed"
+    REFUSED = "refused", "Refused"
+    REQUESTED = "requested", "Awaiting approval"
+    APPROVED = "approved", "Approved"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    UNKNOWN = "unknown", "Outcome unknown"
+    REJECTED = "rejected", "Rejected"
+    EXPIRED = "expired", "Preview expired"
+
+
+class ApprovalRule(models.TextChoices):
+    DEFAULT = "default", "Action's default (second commander for risky actions on P0/P1)"
+    NEVER = "never", "No second approval"
+    HIGH_SEVERITY = "high_severity", "Second commander's approval on P0/P1 incidents"
+    ALWAYS = "always", "Always a second commander's approval"
+
+
+class ActionPolicy(models.Model):
+    """Which actions are allowed where, and which need a second commander (admins edit).
+
+    The most specific row wins: (target, action) > (target, any action) > (any target, action)
+    > (any target, any action) > the action's own default.
+    """
+
+    target = models.ForeignKey(
+        Target, on_delete=models.CASCADE, null=True, blank=True, related_name="action_policies"
+    )
+    action = models.CharField(max_length=80, blank=True, help_text="Empty: every action.")
+    allowed = models.BooleanField(default=True)
+    approval = models.CharField(
+        max_length=20, choices=ApprovalRule.choices, default=ApprovalRule.DEFAULT
+    )
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name_plural = "action policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target", "action"],
+                name="action_policy_unique",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self) -> str:
+        where = self.target or "every target"
+        return f"{self.action or 'every action'} on {where}: " + (
+            self.get_approval_display() if self.allowed else "not allowed"
+        )
+
+
+class ActionRequest(models.Model):
+    """One remediation, from its preview to its outcome. Every step is on the timeline."""
+
+    key = models.UUIDField(unique=True, help_text="Identity of the request (task fencing).")
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="actions")
+    action = models.CharField(max_length=80)
+    target = models.ForeignKey(
+        Target, on_delete=models.SET_NULL, null=True, blank=True, related_name="action_requests"
+    )
+    target_label = models.CharField(max_length=220)
+    params = models.JSONField(default=dict, blank=True)
+    preview = models.JSONField(default=dict, blank=True)
+    preview_token_digest = models.CharField(max_length=64, blank=True)
+    preview_expires_at = models.DateTimeField(null=True, blank=True)
+    from_run = models.ForeignKey(
+        ProbeRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    state = models.CharField(max_length=12, choices=ActionState.choices)
+    needs_approval = models.BooleanField(default=False)
+    previewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.TextField(blank=True, help_text="Why (requester), or why not (rejection).")
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    timeout_s = models.FloatField(default=30)
+    created_at = models.DateTimeField(auto_now_add=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["incident", "-created_at"]),
+            models.Index(fields=["state", "started_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.target_label} ({self.state})"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from celery import group, shared_task
 from django.conf import settings
 
-from . import services, verification
+from . import remediation, services, verification
 
 
 @shared_task(name="diagnostics.run_probe")
@@ -28,4 +28,13 @@ def send_runs(run_ids: list[int]) -> None:
 def sweep() -> dict:
     report = services.sweep()
     report["watches"] = verification.watches_due()
+    report["actions"] = remediation.sweep()
+    report["previews_expired"] = remediation.expire_previews()
     return report
+
+
+@shared_task(name="diagnostics.execute_action")
+def execute_action(request_id: int) -> str | None:
+    """Runs on the default worker (not the probes queue): actions are few and may take minutes."""
+    request = remediation.action_execute(request_id)
+    return request.state if request else None

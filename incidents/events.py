@@ -29,6 +29,9 @@ TOPICS = {
     # A post-resolution watch found the problem back and reopened the incident; notifications
     # tell the commander (payload: ref, commander_id, reason).
     "incident.regressed",
+    # A remediation workflow finished and stakeholders should hear of it (payload: ref, action,
+    # target, summary).
+    "incident.remediation",
 }
 
 

@@ -7,6 +7,8 @@ from accounts.api import ApiTokenViewSet, MeView
 from alerts.api import AlertGroupViewSet, IntegrationViewSet, RoutingRuleViewSet
 from catalog.api import ServiceGroupViewSet, ServiceViewSet, TargetViewSet
 from diagnostics.api import (
+    ActionPolicyViewSet,
+    ActionViewSet,
     DiagnosisViewSet,
     ProbeRunViewSet,
     ProbeViewSet,
@@ -31,5 +33,7 @@ router.register("runbooks", RunbookViewSet, basename="runbook")
 router.register("diagnoses", DiagnosisViewSet, basename="diagnosis")
 router.register("probe-runs", ProbeRunViewSet, basename="probe-run")
 router.register("verifications", VerificationViewSet, basename="verification")
+router.register("actions", ActionViewSet, basename="action")
+router.register("action-policies", ActionPolicyViewSet, basename="action-policy")
 
 urlpatterns = [path("me/", MeView.as_view(), name="api-me"), *router.urls]

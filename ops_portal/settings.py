@@ -110,6 +110,9 @@ def _database(url: str) -> dict:
     if config["ENGINE"] == "django.db.backends.postgresql":
         options = config.setdefault("OPTIONS", {})
         options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1))
+        # Our own sessions are recognisable in pg_stat_activity: the "terminate backend"
+        # remediation refuses them, so the portal can never cut its own legs off.
+        options.setdefault("application_name", "ops-portal")
         if env_bool("DATABASE_POOL", default=True):
             # psycopg 3's pool (Django >= 5.1); persistent connections must then stay off.
             options["pool"] = {
@@ -227,6 +230,10 @@ DIAGNOSTICS_PICKUP_DEADLINE_S = env_int("DIAGNOSTICS_PICKUP_DEADLINE_S", 600, mi
 DIAGNOSTICS_SWEEP_SECONDS = env_int("DIAGNOSTICS_SWEEP_SECONDS", 15, minimum=1)
 DIAGNOSTICS_WATCH_MINUTES = env_int("DIAGNOSTICS_WATCH_MINUTES", 30, minimum=0)
 DIAGNOSTICS_WATCH_INTERVAL_S = env_int("DIAGNOSTICS_WATCH_INTERVAL_S", 300, minimum=10)
+# Remediation actions (docs/remediation.md): a preview's confirm token lives this long; a
+# running action with no outcome after ACTIONS_STALE_RUNNING_S is marked "unknown", never retried.
+ACTIONS_PREVIEW_TTL_S = env_int("ACTIONS_PREVIEW_TTL_S", 300, minimum=30)
+ACTIONS_STALE_RUNNING_S = env_int("ACTIONS_STALE_RUNNING_S", 900, minimum=60)
 ALERTS_SWEEP_SECONDS = env_int("ALERTS_SWEEP_SECONDS", 10, minimum=1)
 # The sweeper leaves deliveries younger than this to the nudged worker.
 ALERTS_SWEEP_GRACE_SECONDS = env_int("ALERTS_SWEEP_GRACE_SECONDS", 5, minimum=0)
@@ -301,6 +308,8 @@ SPECTACULAR_SETTINGS = {
         "ProbeRunStateEnum": "diagnostics.models.RunState",
         "DiagnosisPurposeEnum": "diagnostics.models.Purpose",
         "VerificationStateEnum": "diagnostics.models.VerificationState",
+        "ActionStateEnum": "diagnostics.models.ActionState",
+        "ApprovalRuleEnum": "diagnostics.models.ApprovalRule",
         "SymptomEnum": "incidents.models.Symptom",
     },
 }

@@ -1,0 +1,1 @@
+"""kafka remediation actions (land in the next commits)."""

@@ -1,0 +1,1 @@
+"""kubernetes remediation actions (land in the next commits)."""

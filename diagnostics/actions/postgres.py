@@ -1,0 +1,1 @@
+"""postgres remediation actions (land in the next commits)."""

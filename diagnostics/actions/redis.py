@@ -1,0 +1,1 @@
+"""redis remediation actions (land in the next commits)."""
