@@ -2,7 +2,15 @@
 
 from django.contrib import admin
 
-from .models import Diagnosis, ProbeRun, Runbook, RunbookStep, Verification
+from .models import (
+    ActionPolicy,
+    ActionRequest,
+    Diagnosis,
+    ProbeRun,
+    Runbook,
+    RunbookStep,
+    Verification,
+)
 
 
 class RunbookStepInline(admin.TabularInline):
@@ -61,3 +69,24 @@ class VerificationAdmin(ReadOnlyAdmin):
     list_display = ("incident", "state", "requested_by", "watch_until", "checks_passed")
     list_filter = ("state",)
     list_select_related = ("incident", "requested_by")
+
+
+@admin.register(ActionPolicy)
+class ActionPolicyAdmin(admin.ModelAdmin):
+    """Admins decide which actions are allowed on which targets and which need approval."""
+
+    list_display = ("action_label", "target", "allowed", "approval", "note")
+    list_filter = ("allowed", "approval")
+    list_select_related = ("target__service",)
+
+    @admin.display(description="action")
+    def action_label(self, policy):
+        return policy.action or "every action"
+
+
+@admin.register(ActionRequest)
+class ActionRequestAdmin(ReadOnlyAdmin):
+    list_display = ("action", "target_label", "incident", "state", "requested_by", "created_at")
+    list_filter = ("state", "action")
+    list_select_related = ("incident", "requested_by")
+    exclude = ("preview_token_digest",)

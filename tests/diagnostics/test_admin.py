@@ -24,6 +24,9 @@ def test_admin_pages_render_and_runs_cannot_be_edited(client, admin_user, checko
         f"/admin/diagnostics/diagnosis/{diagnosis.pk}/change/",
         "/admin/diagnostics/proberun/",
         "/admin/incidents/severitypolicy/",
+        "/admin/diagnostics/actionpolicy/",
+        "/admin/diagnostics/actionpolicy/add/",
+        "/admin/diagnostics/actionrequest/",
     ):
         assert client.get(url).status_code == 200, url
     assert client.get("/admin/diagnostics/proberun/add/").status_code == 403
