@@ -114,12 +114,13 @@ class BoundedScan:
             cursor, keys = self.client.scan(cursor, match=self.match, count=self.count)
             # SCAN may return a key twice while the server rehashes: count each once.
             fresh = [key for key in dict.fromkeys(keys) if key not in seen]
+            trimmed = len(fresh) > self.max_keys - self.scanned
             fresh = fresh[: self.max_keys - self.scanned]
             seen.update(fresh)
             self.scanned += len(fresh)
             if fresh:
                 yield fresh
-            if cursor == 0:
+            if cursor == 0 and not trimmed:  # the last page, and every key of it was kept
                 self.finished = True
                 return
             if self.scanned >= self.max_keys:

@@ -69,8 +69,14 @@ class ScratchDatabase:
         self.name = name
         self.dsn = server_conninfo(name)
 
-    def connect(self, application: str = "probe-test", autocommit: bool = True):
-        return psycopg.connect(self.dsn, autocommit=autocommit, application_name=application)
+    def connect(
+        self, application: str = "probe-test", autocommit: bool = True, user: str | None = None
+    ):
+        """A session of this database, as `user` (trust auth) or as the server's user."""
+        extra = {"user": user} if user else {}
+        return psycopg.connect(
+            self.dsn, autocommit=autocommit, application_name=application, **extra
+        )
 
     def execute(self, *statements: str) -> None:
         """Run statements in one autocommit session and flush its table statistics."""
@@ -128,11 +134,31 @@ def scratch_database(prefix: str = "probe_scratch") -> Iterator[ScratchDatabase]
 
 
 @contextmanager
+def scratch_role(prefix: str = "probe_role") -> Iterator[str]:
+    """A LOGIN role without superuser (roles are server-wide: random name, dropped after).
+
+    Open it before the scratch database it connects to, so the database (and with it every
+    session of the role) is gone by the time the role is dropped.
+    """
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    with admin_connection() as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER").format(sql.Identifier(name)))
+    try:
+        yield name
+    finally:
+        with admin_connection() as admin:
+            admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+@contextmanager
 def idle_in_transaction(
-    database: ScratchDatabase, *statements: str, application: str = "probe-test-holder"
+    database: ScratchDatabase,
+    *statements: str,
+    application: str = "probe-test-holder",
+    user: str | None = None,
 ) -> Iterator[psycopg.Connection]:
     """A session that ran `statements` in an open transaction and now sits idle in it."""
-    connection = database.connect(application, autocommit=False)
+    connection = database.connect(application, autocommit=False, user=user)
     try:
         for statement in statements or ("SELECT 1",):
             connection.execute(statement)
@@ -144,19 +170,26 @@ def idle_in_transaction(
 class BackgroundStatement:
     """A statement running in its own session and thread until `stop()` cancels it."""
 
-    def __init__(self, database: ScratchDatabase, statement: str, application: str):
+    def __init__(
+        self,
+        database: ScratchDatabase,
+        statement: str,
+        application: str,
+        user: str | None = None,
+    ):
         self.database = database
         self.statement = statement
-        self.connection = database.connect(application)
+        self.connection = database.connect(application, user=user)
         self.pid = self.connection.info.backend_pid
         self.error: BaseException | None = None
+        self.cancelled = False
         self._thread = threading.Thread(target=self._run, name=f"pg:{application}", daemon=True)
 
     def _run(self) -> None:
         try:
             self.connection.execute(self.statement)
         except psycopg.errors.QueryCanceled:
-            pass  # what stop() does
+            self.cancelled = True  # what stop() does (or a test's pg_cancel_backend)
         except BaseException as exc:
             self.error = exc
 
@@ -176,6 +209,15 @@ class BackgroundStatement:
         wait_until(running, f"pid {self.pid} to run {self.statement!r}")
         return self
 
+    def outcome(self, timeout_s: float = WAIT_S) -> BaseException | None:
+        """Wait for the statement to end (cancelled or terminated from elsewhere); return and
+        clear what it raised, so `stop()` does not re-raise an error the test expected."""
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            raise AssertionError(f"pid {self.pid} is still running {self.statement!r}")
+        error, self.error = self.error, None
+        return error
+
     def stop(self) -> None:
         if self._thread.is_alive():
             self.connection.cancel_safe()
@@ -192,8 +234,9 @@ def background_statement(
     *,
     application: str = "probe-test-sleeper",
     waiting_on: str | None = None,
+    user: str | None = None,
 ) -> Iterator[BackgroundStatement]:
-    running = BackgroundStatement(database, statement, application)
+    running = BackgroundStatement(database, statement, application, user)
     try:
         yield running.start(waiting_on=waiting_on)
     finally:
