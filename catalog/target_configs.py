@@ -106,6 +106,18 @@ class KubernetesConfig(StrictSchema):
     connection = serializers.ChoiceField(choices=["in_cluster", "kubeconfig"], default="in_cluster")
     kubeconfig_path = serializers.CharField(max_length=500, required=False)
     context = serializers.CharField(max_length=253, required=False)
+    min_replicas = serializers.IntegerField(
+        min_value=0,
+        max_value=10_000,
+        required=False,
+        help_text="Lowest count the scale action may set.",
+    )
+    max_replicas = serializers.IntegerField(
+        min_value=0,
+        max_value=10_000,
+        required=False,
+        help_text="Highest count the scale action may set.",
+    )
 
     def validate_label_selector(self, value: str) -> str:
         bad = [term for term in split_selector(value) if not SELECTOR_TERM.match(term)]
@@ -118,6 +130,9 @@ class KubernetesConfig(StrictSchema):
             raise serializers.ValidationError(
                 {"deployment": ["Give a deployment, a label_selector, or both."]}
             )
+        low, high = attrs.get("min_replicas"), attrs.get("max_replicas")
+        if low is not None and high is not None and low > high:
+            raise serializers.ValidationError({"max_replicas": ["Must be at least min_replicas."]})
         if attrs["connection"] == "kubeconfig":
             path = attrs.get("kubeconfig_path", "")
             if not path.startswith("/"):

@@ -33,7 +33,9 @@ def sweep() -> dict:
     return report
 
 
-@shared_task(name="diagnostics.execute_action")
+# The rollback workflow may wait up to 30 min for a rollout; the limit stays below Redis'
+# visibility timeout (1 h), or the broker would hand the task to a second worker meanwhile.
+@shared_task(name="diagnostics.execute_action", time_limit=2400, soft_time_limit=2340)
 def execute_action(request_id: int) -> str | None:
     """Runs on the default worker (not the probes queue): actions are few and may take minutes."""
     request = remediation.action_execute(request_id)

@@ -233,7 +233,7 @@ DIAGNOSTICS_WATCH_INTERVAL_S = env_int("DIAGNOSTICS_WATCH_INTERVAL_S", 300, mini
 # Remediation actions (docs/remediation.md): a preview's confirm token lives this long; a
 # running action with no outcome after ACTIONS_STALE_RUNNING_S is marked "unknown", never retried.
 ACTIONS_PREVIEW_TTL_S = env_int("ACTIONS_PREVIEW_TTL_S", 300, minimum=30)
-ACTIONS_STALE_RUNNING_S = env_int("ACTIONS_STALE_RUNNING_S", 900, minimum=60)
+ACTIONS_STALE_RUNNING_S = env_int("ACTIONS_STALE_RUNNING_S", 2700, minimum=60)  # > task limit
 ALERTS_SWEEP_SECONDS = env_int("ALERTS_SWEEP_SECONDS", 10, minimum=1)
 # The sweeper leaves deliveries younger than this to the nudged worker.
 ALERTS_SWEEP_GRACE_SECONDS = env_int("ALERTS_SWEEP_GRACE_SECONDS", 5, minimum=0)

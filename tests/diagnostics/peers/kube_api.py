@@ -9,8 +9,20 @@ errors), and records every request so a test can assert what was sent.
         kubeconfig = api.write_kubeconfig(tmp_path)    # points the real client at us
         ...
         api.fail("pods", 403)                          # make one resource answer an error
+        api.fail("deployments", 403, method="PATCH")   # … or only one verb on it
         api.state["podmetrics"] = []                   # or change the scenario data
         assert {r.method for r in api.requests} == {"GET"}
+
+PATCH understands the three patch types by Content-Type: strategic merge (maps merged, enough
+for annotations and replicas), JSON merge and JSON Patch (RFC 6902: add/replace/remove/test,
+applied atomically; a failed `test` answers 422 like the API server). With
+`api.run_controller(reads=N)` a PATCH that changes a deployment's pod template starts a
+rollout that completes on the N-th GET of the deployment afterwards, as the deployment and
+ReplicaSet controllers would: the ReplicaSet with that template (an old one, renumbered, or a
+new one) gets the next revision and all the replicas, the deployment's status and revision
+catch up, and the old pods are replaced by pods of the template: ready, or with
+`pods_ready=False` not ready (as when pods fail again after the controller counted them).
+`reads=None` leaves the rollout stuck (the controller never observes it).
 
 The scenario (`scenario(now)`) is the `checkout` deployment in namespace `shop` in the middle of
 a rollout that stalls: 3 desired, 2 updated, 1 available; one old pod healthy, one new pod in
@@ -19,6 +31,7 @@ CrashLoopBackOff and one new pod OOMKilled; plus a `cart` pod that the selectors
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import socket
@@ -29,6 +42,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from .kube_controllers import DISCOVERY, observe_rollout, start_rollout
 from .kube_scenario import scenario
 
 # resource → (kind of its list, apiVersion); single objects drop the "List" suffix.
@@ -40,13 +54,21 @@ KINDS = {
     "replicasets": ("ReplicaSetList", "apps/v1"),
     "networkpolicies": ("NetworkPolicyList", "networking.k8s.io/v1"),
     "podmetrics": ("PodMetricsList", "metrics.k8s.io/v1beta1"),
+    "horizontalpodautoscalers": ("HorizontalPodAutoscalerList", "autoscaling/v2"),
 }
-GROUPS = {"deployments": "apps", "replicasets": "apps", "networkpolicies": "networking.k8s.io"}
+GROUPS = {
+    "deployments": "apps",
+    "replicasets": "apps",
+    "networkpolicies": "networking.k8s.io",
+    "horizontalpodautoscalers": "autoscaling",
+}
+JSON_PATCH = "application/json-patch+json"
 REASONS = {
     400: "BadRequest",
     401: "Unauthorized",
     403: "Forbidden",
     404: "NotFound",
+    422: "Invalid",
     500: "InternalError",
     503: "ServiceUnavailable",
 }
@@ -81,6 +103,11 @@ ROUTES = [
         re.compile(r"^/apis/metrics\.k8s\.io/v1beta1/namespaces/(?P<ns>[^/]+)/pods$"),
         "list",
         "podmetrics",
+    ),
+    (
+        re.compile(r"^/apis/autoscaling/v2/namespaces/(?P<ns>[^/]+)/horizontalpodautoscalers$"),
+        "list",
+        "horizontalpodautoscalers",
     ),
 ]
 
@@ -129,9 +156,15 @@ class FakeKubeApi:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def fail(self, resource: str, status: int) -> None:
-        """Answer every request for `resource` (a KINDS key, or "log") with this HTTP status."""
-        self.state.setdefault("errors", {})[resource] = status
+    def fail(self, resource: str, status: int, *, method: str | None = None) -> None:
+        """Answer every request for `resource` (a KINDS key, or "log") with this HTTP status;
+        with `method`, only the requests of that verb (PATCH, GET)."""
+        key = f"{method} {resource}" if method else resource
+        self.state.setdefault("errors", {})[key] = status
+
+    def run_controller(self, *, reads: int | None, pods_ready: bool = True) -> None:
+        """Let template changes roll out: complete on the `reads`-th GET (None: never)."""
+        self.state["controller"] = {"reads": reads, "pods_ready": pods_ready, "pending": None}
 
     def record(self, request: Recorded) -> None:
         with self._lock:
@@ -226,11 +259,14 @@ def _handler_for(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
 
 def answer(state: dict, request: Recorded) -> tuple[int, dict | bytes, str]:
     """(status, JSON payload or bytes, content type) for one request."""
+    if request.path in DISCOVERY:
+        return 200, DISCOVERY[request.path], "application/json"
     match, action, resource = _route(request.path)
     if match is None:
         return _status(404, "the server could not find the requested resource")
     namespace, name = match.group("ns"), match.groupdict().get("name")
-    forced = state.get("errors", {}).get("log" if action == "log" else resource)
+    errors, failing = state.get("errors", {}), "log" if action == "log" else resource
+    forced = errors.get(f"{request.method} {failing}") or errors.get(failing)
     if forced:
         return _forced_error(forced, resource, namespace, request.method, name)
     if resource == "podmetrics" and state.get("podmetrics") is None:
@@ -255,8 +291,15 @@ def answer(state: dict, request: Recorded) -> tuple[int, dict | bytes, str]:
     if action == "scale":
         return _scale(item, request)
     if request.method == "PATCH":
-        _merge(item, json.loads(request.body or b"{}"))
+        template_before = copy.deepcopy(item.get("spec", {}).get("template"))
+        failed = _patch(item, request)
+        if failed:
+            return failed
         item["metadata"]["generation"] = item["metadata"].get("generation", 1) + 1
+        if resource == "deployments" and item["spec"].get("template") != template_before:
+            start_rollout(state)
+    elif resource == "deployments":
+        observe_rollout(state, item)
     kind, api_version = KINDS[resource]
     return (
         200,
@@ -353,8 +396,60 @@ def _merge(target: dict, patch: dict) -> None:
     for key, value in patch.items():
         if isinstance(value, dict) and isinstance(target.get(key), dict):
             _merge(target[key], value)
+        elif value is None:
+            target.pop(key, None)  # null deletes a key, in both merge patch types
         else:
             target[key] = value
+
+
+def _patch(item: dict, request: Recorded):
+    """Apply a PATCH to `item` in place; an error answer when the patch does not apply."""
+    content_type = (request.content_type or "").split(";")[0].strip()
+    try:
+        body = json.loads(request.body or b"null")
+    except ValueError:
+        return _status(400, "the body of the request was in an unknown format", "BadRequest")
+    if content_type == JSON_PATCH:
+        if not isinstance(body, list):
+            return _status(400, "json: cannot unmarshal object into Go value", "BadRequest")
+        patched, error = _json_patch(item, body)
+        if error:
+            return _status(422, error)
+        item.clear()
+        item.update(patched)
+    elif isinstance(body, dict):
+        _merge(item, body)
+    else:
+        return _status(400, f"a {content_type or 'patch'} body must be an object", "BadRequest")
+    return None
+
+
+def _json_patch(document: dict, operations: list) -> tuple[dict, str | None]:
+    """RFC 6902 on a copy: the patched copy, or the API server's error text (nothing applied)."""
+    patched = copy.deepcopy(document)
+    for operation in operations:
+        op, path = operation.get("op"), operation.get("path", "")
+        keys = [k.replace("~1", "/").replace("~0", "~") for k in path.split("/")[1:]]
+        parent = patched
+        for key in keys[:-1]:
+            parent = parent.get(key) if isinstance(parent, dict) else None
+        if not isinstance(parent, dict) or not keys:
+            return document, f"{op} operation does not apply: doc is missing path: {path}"
+        key = keys[-1]
+        if op == "test":
+            if parent.get(key) != operation.get("value"):
+                return document, f"testing value {path} failed: test failed"
+        elif op in ("add", "replace"):
+            if op == "replace" and key not in parent:
+                return document, f"replace operation does not apply: doc is missing key: {path}"
+            parent[key] = copy.deepcopy(operation.get("value"))
+        elif op == "remove":
+            if key not in parent:
+                return document, f"remove operation does not apply: doc is missing key: {path}"
+            del parent[key]
+        else:
+            return document, f"unexpected kind: {op}"
+    return patched, None
 
 
 def _status(code: int, message: str, reason: str | None = None, details: dict | None = None):

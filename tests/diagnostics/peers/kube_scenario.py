@@ -756,3 +756,27 @@ def scenario(now: datetime) -> dict:
         "logs": scenario_logs(now),
         "errors": {},
     }
+
+
+def template_pod(
+    name: str, rs: str, template: dict, *, created: datetime, ready: bool, node: str, ip: str
+) -> dict:
+    """A pod the fake ReplicaSet controller made from a pod template (running; ready or not)."""
+    containers = template["spec"]["containers"]
+    since = {"running": {"startedAt": ts(created)}}
+    statuses = [
+        _container_status(c["name"], c["image"], ready=ready, restarts=0, state=since)
+        for c in containers
+    ]
+    labels = {**template["metadata"].get("labels", {}), "pod-template-hash": rs.rsplit("-", 1)[1]}
+    return _pod(
+        name,
+        rs,
+        labels=labels,
+        created=created,
+        node=node,
+        ip=ip,
+        containers=containers,
+        statuses=statuses,
+        ready=ready,
+    )

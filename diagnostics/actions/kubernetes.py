@@ -1,1 +1,0 @@
-"""kubernetes remediation actions (land in the next commits)."""
