@@ -299,7 +299,8 @@ def enqueue(request_id: int) -> None:
     from .tasks import execute_action
 
     try:
-        execute_action.delay(request_id)
+        # The default worker's queue, named at send time (tests point it at their own worker).
+        execute_action.apply_async((request_id,), queue=settings.CELERY_TASK_DEFAULT_QUEUE)
     except Exception as exc:  # broker down: the sweeper sends approved requests again
         logger.warning("could not enqueue action request %s: %r", request_id, exc)
 
