@@ -31,6 +31,8 @@ from typing import Any, ClassVar
 
 from rest_framework import serializers
 
+from ..probes.base import describe_params
+
 Progress = Callable[[dict], None] | None
 
 
@@ -93,6 +95,9 @@ class Action:
     approval_on_high_severity: ClassVar[bool] = False
     # Probes whose findings this action can act on (see `suggest`).
     suggested_by: ClassVar[tuple[str, ...]] = ()
+
+    def describe_params(self) -> list[dict]:
+        return describe_params(self.params_class)
 
     def validate_params(self, params: dict | None) -> dict:
         if self.params_class is None:

@@ -124,6 +124,31 @@ def secret_from_env(config: dict, key: str) -> str:
     return value
 
 
+def describe_params(params_class) -> list[dict]:
+    """A probe's or action's parameters as plain data: name, type, required, default, help, choices."""
+    if params_class is None:
+        return []
+    described = []
+    for name, param_field in params_class().fields.items():
+        entry = {
+            "name": name,
+            "type": type(param_field).__name__.removesuffix("Field").lower() or "value",
+            "required": param_field.required,
+            "help_text": str(param_field.help_text or ""),
+        }
+        default = param_field.default
+        if default is not serializers.empty and not callable(default):
+            entry["default"] = default
+        choices = getattr(param_field, "choices", None)
+        if choices:
+            entry["choices"] = list(choices)
+        for bound in ("min_value", "max_value", "max_length"):
+            if getattr(param_field, bound, None) is not None:
+                entry[bound] = getattr(param_field, bound)
+        described.append(entry)
+    return described
+
+
 class Probe:
     """Base class of every probe; subclasses set the class attributes and implement `run`."""
 
@@ -145,28 +170,7 @@ class Probe:
         return True
 
     def describe_params(self) -> list[dict]:
-        """The probe's parameters as plain data: name, type, required, default, help, choices."""
-        if self.params_class is None:
-            return []
-        described = []
-        for name, param_field in self.params_class().fields.items():
-            entry = {
-                "name": name,
-                "type": type(param_field).__name__.removesuffix("Field").lower() or "value",
-                "required": param_field.required,
-                "help_text": str(param_field.help_text or ""),
-            }
-            default = param_field.default
-            if default is not serializers.empty and not callable(default):
-                entry["default"] = default
-            choices = getattr(param_field, "choices", None)
-            if choices:
-                entry["choices"] = list(choices)
-            for bound in ("min_value", "max_value", "max_length"):
-                if getattr(param_field, bound, None) is not None:
-                    entry[bound] = getattr(param_field, bound)
-            described.append(entry)
-        return described
+        return describe_params(self.params_class)
 
     def validate_params(self, params: dict | None) -> dict:
         """Validated params with defaults, or raise serializers.ValidationError."""

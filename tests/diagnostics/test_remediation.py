@@ -357,3 +357,21 @@ def test_findings_suggest_actions_with_params_filled(
             "run": run.pk,
         }
     ]
+
+
+def test_the_action_catalogue_lists_every_action_with_its_parameters(api_as, viewer):
+    body = api_as(viewer).get("/api/v1/actions/catalogue/").json()
+    names = {action["name"] for action in body["results"]}
+    assert {
+        "kubernetes.rollout_restart",
+        "kubernetes.scale",
+        "kubernetes.rollback",
+        "postgres.terminate_backend",
+        "postgres.set_log_min_duration",
+        "redis.delete_keys",
+        "kafka.reset_offsets",
+    } <= names
+    scale = next(a for a in body["results"] if a["name"] == "test.scale")
+    assert [p["name"] for p in scale["params"]] == ["replicas", "force"]
+    rollback = next(a for a in body["results"] if a["name"] == "kubernetes.rollback")
+    assert rollback["approval_on_high_severity"] is True
