@@ -3,8 +3,11 @@ incident's diagnostics page.
 
 The panel shows the latest probe sets with their runs (status word + summary, worst first), the
 verified-resolution state with its cancel button, and — for commanders — buttons to run the
-symptom's runbook, any runbook or a single probe, and to resolve after verification. It costs a
-fixed number of queries whatever the number of runs (see selectors.py).
+symptom's runbook, any runbook or a single probe, and to resolve after verification. Below them
+come the incident's latest remediation actions (state + summary) and, for those who may preview
+one, "Remediate…" and the runs' suggested actions as "Preview: …" links. It costs a fixed number
+of queries whatever the number of runs and actions (see selectors.py); suggestions are computed
+from the runs already loaded.
 """
 
 from __future__ import annotations
@@ -16,11 +19,14 @@ from incidents.models import Status
 from incidents.playbook import allowed_targets
 
 from . import selectors
+from .action_views import may_remediate, suggestion_links
 from .forms import ProbeStartForm, RunbookRunForm, VerifyForm
 from .verification import ACTIVE
 
 PANEL_DIAGNOSES = 3
 PANEL_RUNS = 6
+PANEL_ACTIONS = 5
+PANEL_SUGGESTIONS = 3  # per run: the run page lists them all
 
 
 def incident_actions(user, incident, *, verification=None) -> dict:
@@ -63,11 +69,17 @@ def render_incident_panel(request, incident):
     diagnoses = list(selectors.incident_diagnoses(incident.pk)[:PANEL_DIAGNOSES])
     verification = selectors.latest_verification(incident.pk)
     active = verification if verification and verification.state in ACTIVE else None
+    remediate = may_remediate(user, incident)
     cards = []
     for diagnosis in diagnoses:
         runs = selectors.worst_first(list(diagnosis.runs.all()))
         more = len(runs) > PANEL_RUNS
-        cards.append({"diagnosis": diagnosis, "runs": runs[:PANEL_RUNS], "more": more})
+        runs = runs[:PANEL_RUNS]
+        if remediate:
+            for run in runs:
+                run.suggested = suggestion_links(run, incident)[:PANEL_SUGGESTIONS]
+        cards.append({"diagnosis": diagnosis, "runs": runs, "more": more})
+    actions = list(selectors.incident_action_requests(incident.pk)[: PANEL_ACTIONS + 1])
     context = {
         "incident": incident,
         "cards": cards,
@@ -75,6 +87,9 @@ def render_incident_panel(request, incident):
         "active_verification": active,
         "can_cancel": active is not None and user_has_perm(user, Perm.INCIDENTS_COMMAND),
         "next": request.get_full_path(),
+        "actions": actions[:PANEL_ACTIONS],
+        "more_actions": len(actions) > PANEL_ACTIONS,
+        "can_remediate": remediate,
         **incident_actions(user, incident, verification=active),
     }
     return render_to_string("diagnostics/_incident_panel.html", context, request=request)

@@ -13,7 +13,9 @@ from django.db.models import Prefetch, QuerySet
 
 from catalog.models import Target
 
-from .models import Diagnosis, ProbeRun, Runbook, RunState, Verification
+from .actions import registry as action_registry
+from .actions.base import Action
+from .models import ActionRequest, Diagnosis, ProbeRun, Runbook, RunState, Verification
 from .probes import registry
 from .probes.base import Status
 
@@ -83,6 +85,49 @@ def incident_targets(incident) -> list[Target]:
         .select_related("service")
         .order_by("service__name", "name")
     )
+
+
+# --- Remediation actions ----------------------------------------------------------------------
+
+ACTION_PEOPLE = ("previewed_by", "requested_by", "approved_by")
+
+
+def incident_action_requests(incident_id: int) -> QuerySet:
+    """An incident's action requests, newest first, with the people they name (one query)."""
+    return (
+        ActionRequest.objects.filter(incident_id=incident_id)
+        .select_related(*ACTION_PEOPLE)
+        .order_by("-created_at", "-id")
+    )
+
+
+def action_for_page(pk: int) -> ActionRequest | None:
+    return (
+        ActionRequest.objects.select_related("incident", "target__service", *ACTION_PEOPLE)
+        .filter(pk=pk)
+        .first()
+    )
+
+
+@dataclass
+class ApplicableAction:
+    """An action that can act on some of the incident's targets (those of its kind)."""
+
+    action: Action
+    targets: list[Target]
+
+
+def applicable_actions(targets: list[Target]) -> list[ApplicableAction]:
+    """Registered actions whose kind matches one of `targets`, by kind then title."""
+    by_kind: dict[str, list[Target]] = {}
+    for target in targets:
+        by_kind.setdefault(target.kind, []).append(target)
+    found = [
+        ApplicableAction(action=action, targets=by_kind[action.kind])
+        for action in action_registry.all()
+        if action.kind in by_kind
+    ]
+    return sorted(found, key=lambda item: (item.action.kind, item.action.title))
 
 
 # --- Shaping runs for display -------------------------------------------------------------------

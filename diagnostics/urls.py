@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import action_views, views
 
 app_name = "diagnostics"
 urlpatterns = [
@@ -20,4 +20,11 @@ urlpatterns = [
     path("incidents/<int:number>/verify/", views.verify_resolution, name="verify_resolution"),
     path("verifications/<int:pk>/cancel/", views.verification_cancel, name="verification_cancel"),
     path("services/<slug:slug>/health-check/", views.health_check, name="health_check"),
+    # Remediation actions (issue 6)
+    path("incidents/<int:number>/actions/", action_views.action_list, name="incident_actions"),
+    path("incidents/<int:number>/actions/new/", action_views.action_new, name="action_new"),
+    path("actions/<int:pk>/", action_views.action_detail, name="action"),
+    path("actions/<int:pk>/confirm/", action_views.action_confirm, name="action_confirm"),
+    path("actions/<int:pk>/approve/", action_views.action_approve, name="action_approve"),
+    path("actions/<int:pk>/reject/", action_views.action_reject, name="action_reject"),
 ]

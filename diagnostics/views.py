@@ -26,6 +26,7 @@ from catalog.models import Service
 from incidents.models import Incident
 
 from . import selectors, services, verification
+from .action_views import may_remediate, suggestion_links
 from .forms import (
     MAX_STEPS,
     ProbeStartForm,
@@ -85,15 +86,23 @@ def _report(request, exc: services.DiagnosticsError) -> None:
     messages.error(request, " ".join([str(exc), *details]))
 
 
-def _cards(diagnoses) -> list[dict]:
-    return [
-        {
-            "diagnosis": diagnosis,
-            "groups": selectors.step_groups(list(diagnosis.runs.all())),
-            "running": not diagnosis.finished,
-        }
-        for diagnosis in diagnoses
-    ]
+def _cards(diagnoses, user) -> list[dict]:
+    """Probe sets with their runs grouped by step; runs carry their suggested actions for
+    people who may preview one (computed from the loaded results: no queries)."""
+    cards = []
+    for diagnosis in diagnoses:
+        runs = list(diagnosis.runs.all())
+        if may_remediate(user, diagnosis.incident):
+            for run in runs:
+                run.suggested = suggestion_links(run, diagnosis.incident)
+        cards.append(
+            {
+                "diagnosis": diagnosis,
+                "groups": selectors.step_groups(runs),
+                "running": not diagnosis.finished,
+            }
+        )
+    return cards
 
 
 # --- Reading ----------------------------------------------------------------------------------
@@ -118,7 +127,7 @@ def incident_diagnostics(request, number: int):
     context = {
         "incident": incident,
         "page": page,
-        "cards": _cards(page.object_list),
+        "cards": _cards(page.object_list, request.user),
         "verification": latest,
         "active_verification": active,
         "can_cancel": active is not None and user_has_perm(request.user, Perm.INCIDENTS_COMMAND),
@@ -137,7 +146,7 @@ def diagnosis_detail(request, pk: int):
         raise Http404("No such diagnosis.")
     context = {
         "diagnosis": diagnosis,
-        "card": _cards([diagnosis])[0],
+        "card": _cards([diagnosis], request.user)[0],
         "can_run_again": user_has_perm(request.user, Perm.DIAGNOSTICS_RUN),
         "next": request.get_full_path(),
     }
@@ -150,9 +159,13 @@ def run_detail(request, pk: int):
     run = selectors.run_for_page(pk)
     if run is None:
         raise Http404("No such probe run.")
+    incident = run.diagnosis.incident
     context = {
         "run": run,
         "diagnosis": run.diagnosis,
+        "suggestions": suggestion_links(run, incident)
+        if may_remediate(request.user, incident)
+        else [],
         "probe": registry.get(run.probe) if run.probe in registry else None,
         "params_json": json.dumps(run.params, indent=2, ensure_ascii=False, default=str),
         "can_run_again": user_has_perm(request.user, Perm.DIAGNOSTICS_RUN)

@@ -5,9 +5,12 @@ Anonymous page requests are redirected to the login page (302); anonymous API re
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.urls import reverse
 
+from accounts.permissions import Role
 from tests.factories import ServiceFactory, TargetFactory
 
 ROLES = ["anonymous", "viewer", "responder", "commander", "admin"]
@@ -67,6 +70,83 @@ def test_page_access_by_role(client, persona, name, request):
     response = client.get(_page_url(name, service))
     role = request.node.callspec.params["persona"]
     assert response.status_code == PAGE_MATRIX[name][role]
+
+
+# Remediation pages of an incident (issue 6): every role reads an action and the incident's
+# list; previewing is for responders and up (REMEDIATION_REQUEST). Confirming, approving and
+# rejecting (commanders, POST only) and the flows themselves: tests/diagnostics_web/test_actions.py.
+ACTION_PAGE_MATRIX = {
+    "diagnostics:incident_actions": dict(
+        anonymous=302, viewer=200, responder=200, commander=200, admin=200
+    ),
+    "diagnostics:action": dict(anonymous=302, viewer=200, responder=200, commander=200, admin=200),
+    "diagnostics:action_new": dict(
+        anonymous=302, viewer=403, responder=200, commander=200, admin=200
+    ),
+}
+ACTION_POST_MATRIX = {
+    "diagnostics:action_confirm": dict(
+        anonymous=302, viewer=403, responder=403, commander=302, admin=302
+    ),
+    "diagnostics:action_approve": dict(
+        anonymous=302, viewer=403, responder=403, commander=302, admin=302
+    ),
+    "diagnostics:action_reject": dict(
+        anonymous=302, viewer=403, responder=403, commander=302, admin=302
+    ),
+}
+
+
+def _action_request(make_user):
+    """An incident with one recorded action request (no action plug-in needed to show it)."""
+    from diagnostics.models import ActionRequest, ActionState
+    from incidents.services import incident_declare
+
+    commander = make_user(Role.COMMANDER, username="matrix-commander")
+    target = TargetFactory()
+    incident = incident_declare(
+        title="Matrix", severity="P3", by=commander, commander=commander, services=[target.service]
+    )
+    return ActionRequest.objects.create(
+        key=uuid.uuid4(),
+        incident=incident,
+        action="kubernetes.scale",
+        target=target,
+        target_label=str(target),
+        state=ActionState.REQUESTED,
+        previewed_by=commander,
+        requested_by=commander,
+    )
+
+
+def _action_url(name: str, found) -> str:
+    if name in ("diagnostics:incident_actions", "diagnostics:action_new"):
+        return reverse(name, args=[found.incident.number])
+    return reverse(name, args=[found.pk])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ACTION_PAGE_MATRIX)
+@pytest.mark.parametrize("persona", ROLES, indirect=True)
+def test_action_page_access_by_role(client, persona, make_user, name, request):
+    found = _action_request(make_user)
+    if persona is not None:
+        client.force_login(persona)
+    response = client.get(_action_url(name, found))
+    role = request.node.callspec.params["persona"]
+    assert response.status_code == ACTION_PAGE_MATRIX[name][role]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ACTION_POST_MATRIX)
+@pytest.mark.parametrize("persona", ROLES, indirect=True)
+def test_action_post_access_by_role(client, persona, make_user, name, request):
+    found = _action_request(make_user)
+    if persona is not None:
+        client.force_login(persona)
+    response = client.post(_action_url(name, found), {"token": "x", "reason": "matrix"})
+    role = request.node.callspec.params["persona"]
+    assert response.status_code == ACTION_POST_MATRIX[name][role]
 
 
 @pytest.mark.django_db

@@ -125,7 +125,7 @@ def secret_from_env(config: dict, key: str) -> str:
 
 
 def describe_params(params_class) -> list[dict]:
-    """A probe's or action's parameters as plain data: name, type, required, default, help, choices."""
+    """A probe's or action's parameters as plain data (name, type, default, help, bounds)."""
     if params_class is None:
         return []
     described = []
