@@ -316,6 +316,8 @@ def action_execute(request_id: int) -> ActionRequest | None:
     request = ActionRequest.objects.select_related("target", "incident").get(pk=request_id)
     plugin = registry.get(request.action)
     _audit(request, "started", f"Running {plugin.title} on {request.target_label}.")
+    if request.incident.status == IncidentStatus.CLOSED:
+        return _finish(request, ok=False, summary="not run: the incident was closed meanwhile")
     target = request.target
     if target is None or not target.enabled:
         return _finish(request, ok=False, summary="the target was deleted or disabled")

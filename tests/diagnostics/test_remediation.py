@@ -375,3 +375,16 @@ def test_the_action_catalogue_lists_every_action_with_its_parameters(api_as, vie
     assert [p["name"] for p in scale["params"]] == ["replicas", "force"]
     rollback = next(a for a in body["results"] if a["name"] == "kubernetes.rollback")
     assert rollback["approval_on_high_severity"] is True
+
+
+def test_an_approved_action_does_not_run_once_the_incident_is_closed(incident, web, commander):
+    from incidents.services import incident_transition
+
+    issued = preview(incident, web, commander)
+    remediation.action_confirm(request=issued.request, token=issued.token, by=commander)
+    incident_transition(incident=incident, to="resolved", by=commander)
+    incident_transition(incident=incident, to="closed", by=commander)
+    request = remediation.action_execute(issued.request.pk)
+    assert request.state == ActionState.FAILED
+    assert request.error == "not run: the incident was closed meanwhile"
+    assert STATE["executions"] == 0
