@@ -14,7 +14,6 @@ the pid is never signalled.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,18 +21,10 @@ from datetime import datetime
 
 import psycopg
 from psycopg import errors
-from psycopg.conninfo import conninfo_to_dict
-from psycopg.rows import dict_row
 from rest_framework import serializers
 
-from ..probes.base import ProbeConfigError, ProbeUnreachable, secret_from_env
-from ..probes.postgres.session import (
-    QUERY_CHARS,
-    Session,
-    _connect_failure,
-    _describe,
-    read_only_session,
-)
+from ..probes.base import ProbeUnreachable
+from ..probes.postgres.session import QUERY_CHARS, Session, open_session, read_only_session
 from . import registry
 from .base import Action, ActionRefused, ActionResult, Change, Preview, Suggestion
 
@@ -54,34 +45,10 @@ MAX_SUGGESTED_PIDS = 10  # per probe result: the oldest statements come first
 @contextmanager
 def write_session(target, timeout_s: float) -> Iterator[Session]:
     """An autocommit session that may change things, with the probes' timeouts and errors."""
-    config = target.config
-    dsn = secret_from_env(config, "dsn_env")
-    try:
-        parts = conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError as exc:
-        # The parser's message quotes the DSN, so it is not passed on.
-        raise ProbeConfigError(
-            f"the DSN in environment variable {config['dsn_env']} is not a valid PostgreSQL "
-            "connection string"
-        ) from exc
-    where = _describe(parts)
-    statement_ms = int(max(100, min(config["statement_timeout_ms"], timeout_s * 1000)))
-    connect_s = max(1, min(config["connect_timeout_s"], math.ceil(timeout_s)))
-    try:
-        connection = psycopg.connect(
-            dsn,
-            connect_timeout=connect_s,
-            application_name=APPLICATION_NAME,
-            options=f"-c statement_timeout={statement_ms}",
-            autocommit=True,
-        )
-    except psycopg.Error as exc:
-        raise ProbeUnreachable(_connect_failure(exc, parts, where, connect_s)) from None
-    try:
-        with connection.cursor(row_factory=dict_row) as cursor:
-            yield Session(cursor, where, statement_ms)
-    finally:
-        connection.close()
+    with open_session(
+        target, timeout_s, read_only=False, application_name=APPLICATION_NAME
+    ) as session:
+        yield session
 
 
 def run_statement(session: Session, statement: str) -> None:

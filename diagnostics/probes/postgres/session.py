@@ -65,6 +65,20 @@ class Session:
 @contextmanager
 def read_only_session(target, timeout_s: float) -> Iterator[Session]:
     """Connect with bounded timeouts inside a READ ONLY transaction; always roll back."""
+    with open_session(target, timeout_s, read_only=True) as session:
+        yield session
+
+
+@contextmanager
+def open_session(
+    target, timeout_s: float, *, read_only: bool, application_name: str = APPLICATION_NAME
+) -> Iterator[Session]:
+    """One short connection with the DSN the target names and bounded timeouts.
+
+    `read_only=True` (probes): a READ ONLY transaction plus `default_transaction_read_only`,
+    never committed. `read_only=False` (remediation actions): autocommit, so a statement such
+    as ALTER SYSTEM, which cannot run in a transaction block, takes effect at once.
+    """
     config = target.config
     dsn = secret_from_env(config, "dsn_env")
     try:
@@ -78,22 +92,26 @@ def read_only_session(target, timeout_s: float) -> Iterator[Session]:
     where = _describe(parts)
     statement_ms = int(max(100, min(config["statement_timeout_ms"], timeout_s * 1000)))
     connect_s = max(1, min(config["connect_timeout_s"], math.ceil(timeout_s)))
+    options = f"-c statement_timeout={statement_ms}"
+    if read_only:
+        options += " -c default_transaction_read_only=on"
     try:
         connection = psycopg.connect(
             dsn,
             connect_timeout=connect_s,
-            application_name=APPLICATION_NAME,
-            options=f"-c statement_timeout={statement_ms} -c default_transaction_read_only=on",
-            autocommit=False,
+            application_name=application_name,
+            options=options,
+            autocommit=not read_only,
         )
     except psycopg.Error as exc:
         raise ProbeUnreachable(_connect_failure(exc, parts, where, connect_s)) from None
     try:
-        connection.read_only = True  # the first statement opens BEGIN READ ONLY
+        if read_only:
+            connection.read_only = True  # the first statement opens BEGIN READ ONLY
         with connection.cursor(row_factory=dict_row) as cursor:
             yield Session(cursor, where, statement_ms)
     finally:
-        connection.close()  # never commits: the server discards the open transaction
+        connection.close()  # a read-only session never commits: the server discards it
 
 
 def _describe(parts: dict) -> str:
