@@ -60,24 +60,16 @@ class ActionSession(KubeSession):
         return exc
 
     def read_deployment(self):
-        try:
-            return self.call(
-                "get deployments",
-                self.apps.read_namespaced_deployment,
-                name=self.name,
-                namespace=self.namespace,
-            )
-        except KubeApiError as exc:
-            raise self.refused_when_missing(exc) from None
+        return self._read_own("get deployments", self.apps.read_namespaced_deployment)
 
     def read_scale(self):
+        return self._read_own("get deployments/scale", self.apps.read_namespaced_deployment_scale)
+
+    def _read_own(self, action: str, method, *, raw: bool = False):
+        """GET the target's deployment (or its scale); a 404 is a refusal, not an outage."""
+        read = self.raw if raw else self.call
         try:
-            return self.call(
-                "get deployments/scale",
-                self.apps.read_namespaced_deployment_scale,
-                name=self.name,
-                namespace=self.namespace,
-            )
+            return read(action, method, name=self.name, namespace=self.namespace)
         except KubeApiError as exc:
             raise self.refused_when_missing(exc) from None
 
@@ -92,15 +84,7 @@ class ActionSession(KubeSession):
             response.release_conn()
 
     def raw_deployment(self) -> dict:
-        try:
-            return self.raw(
-                "get deployments",
-                self.apps.read_namespaced_deployment,
-                name=self.name,
-                namespace=self.namespace,
-            )
-        except KubeApiError as exc:
-            raise self.refused_when_missing(exc) from None
+        return self._read_own("get deployments", self.apps.read_namespaced_deployment, raw=True)
 
     def patch(self, action: str, method, body, **kwargs):
         """One PATCH; the client picks the content type from the body (dict: strategic merge,
