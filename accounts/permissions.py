@@ -40,7 +40,9 @@ class Perm(enum.StrEnum):
     REMEDIATION_REQUEST = "remediation_request"
     REMEDIATION_APPROVE = "remediation_approve"
     MAINTENANCE_READ = "maintenance_read"
+    MAINTENANCE_WORK = "maintenance_work"
     MAINTENANCE_MANAGE = "maintenance_manage"
+    MAINTENANCE_OVERRIDE = "maintenance_override"
     POSTMORTEMS_READ = "postmortems_read"
     POSTMORTEMS_WRITE = "postmortems_write"
     STATUSPAGE_MANAGE = "statuspage_manage"
@@ -63,7 +65,9 @@ PERM_DESCRIPTIONS: dict[Perm, str] = {
     Perm.REMEDIATION_REQUEST: "Request remediation actions",
     Perm.REMEDIATION_APPROVE: "Approve and execute remediation actions",
     Perm.MAINTENANCE_READ: "Read maintenance windows",
-    Perm.MAINTENANCE_MANAGE: "Plan and run maintenance windows",
+    Perm.MAINTENANCE_WORK: "Tick maintenance checklist items and add notes to a window's log",
+    Perm.MAINTENANCE_MANAGE: "Plan, start, extend, complete and cancel maintenance windows",
+    Perm.MAINTENANCE_OVERRIDE: "Start or complete a window with required checklist items open",
     Perm.POSTMORTEMS_READ: "Read postmortems and action items",
     Perm.POSTMORTEMS_WRITE: "Write postmortems and action items",
     Perm.STATUSPAGE_MANAGE: "Configure the public status page",
@@ -95,6 +99,7 @@ _RESPONDER = _VIEWER | {
     Perm.DIAGNOSTICS_RUN,
     Perm.REMEDIATION_REQUEST,
     Perm.POSTMORTEMS_WRITE,
+    Perm.MAINTENANCE_WORK,
 }
 _COMMANDER = _RESPONDER | {
     Perm.INCIDENTS_COMMAND,

@@ -35,6 +35,12 @@ TOPICS = {
 }
 
 
+def register_topic(topic: str) -> None:
+    """Let another app publish to the outbox under its own topic (from its AppConfig.ready),
+    e.g. maintenance notices, without the core knowing that app."""
+    TOPICS.add(topic)
+
+
 def subscribe(topic: str, handler: Callable[..., None]) -> None:
     """Call `handler(event)` after commit for every event of `topic` (from AppConfig.ready)."""
     if topic not in TOPICS:

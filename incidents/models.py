@@ -9,6 +9,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from ops_portal.timeline import TimelineEntry, Visibility
+
+__all__ = ["Visibility"]  # re-exported: incidents code and tests import it from here
+
 
 class Severity(models.TextChoices):
     P0 = "P0", "P0 · Critical"
@@ -293,31 +297,16 @@ class EventKind(models.TextChoices):
     NOTIFICATION = "notification", "Notification"
 
 
-class Visibility(models.TextChoices):
-    INTERNAL = "internal", "Internal"
-    PUBLIC = "public", "Public"
-
-
 class TimelineEventQuerySet(models.QuerySet):
     def public(self):
         return self.filter(visibility=Visibility.PUBLIC)
 
 
-class TimelineEvent(models.Model):
+class TimelineEvent(TimelineEntry):
     """One immutable entry of an incident's timeline; `seq` is contiguous per incident."""
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
-    seq = models.PositiveIntegerField()
     kind = models.CharField(max_length=20, choices=EventKind.choices)
-    visibility = models.CharField(
-        max_length=10, choices=Visibility.choices, default=Visibility.INTERNAL
-    )
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    body = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
 
     objects = TimelineEventQuerySet.as_manager()
 
@@ -329,15 +318,6 @@ class TimelineEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident_id}#{self.seq} {self.kind}"
-
-    def save(self, *args, **kwargs):
-        # Append-only: an existing event is never rewritten (corrections are new events).
-        if self.pk is not None and not kwargs.pop("_allow_update", False):
-            raise ValueError("timeline events are immutable")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("timeline events are immutable")
 
 
 class Escalation(models.Model):

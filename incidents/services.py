@@ -6,7 +6,8 @@ Each function runs in one transaction, appends its timeline event there, and lea
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from catalog.models import ComponentStatus, Service
 from catalog.services import service_set_status
+from ops_portal.timeline import next_seq
 
 from . import events, gates
 from .live import broadcast_appended
@@ -25,6 +27,7 @@ from .models import (
     IncidentTask,
     SeverityPolicy,
     Status,
+    Step,
     TaskStatus,
     TaskTemplate,
     TimelineEvent,
@@ -66,19 +69,11 @@ def timeline_append(
     The counter lives on the incident row and is bumped with UPDATE … RETURNING inside this
     transaction: concurrent appenders queue on the row lock, and a rollback returns the number.
     """
-    table = Incident._meta.db_table
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",  # noqa: S608 (table name from the model, not input)
-                [incident_id],
-            )
-            row = cursor.fetchone()
-        if row is None:
-            raise Incident.DoesNotExist(f"incident {incident_id} does not exist")
+        seq = next_seq(Incident, incident_id)
         event = TimelineEvent.objects.create(
             incident_id=incident_id,
-            seq=row[0],
+            seq=seq,
             kind=kind,
             visibility=visibility,
             author=author,
@@ -403,6 +398,69 @@ def _task_event(task: IncidentTask, action: str, by, now, extra: dict | None = N
         author=by,
         now=now,
     )
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """A task another app brings to an incident, outside the playbook's templates."""
+
+    title: str
+    step: str
+    due_at: datetime
+    description: str = ""
+    position: int = 0
+
+
+def tasks_add(
+    *,
+    incident: Incident,
+    tasks: Sequence[NewTask],
+    by,
+    body: str = "",
+    data: dict | None = None,
+    now: datetime | None = None,
+) -> list[IncidentTask]:
+    """Add tasks to an open incident, recorded as one timeline event.
+
+    For apps that bring a list at once (a recovery procedure): one event saying what was added
+    reads better than one per task. The event's data is {"action": "added", "task_ids",
+    "steps"} plus the caller's `data` (what the tasks came from). Completing them afterwards
+    goes through task_complete & co. like any playbook task.
+    """
+    if not tasks:
+        raise ValueError("no tasks to add")
+    unknown = sorted({task.step for task in tasks} - set(Step.values))
+    if unknown:
+        raise ValueError(f"unknown playbook steps: {', '.join(unknown)}")
+    now = now or timezone.now()
+    with transaction.atomic():
+        _lock_unless_closed(incident)
+        created = IncidentTask.objects.bulk_create(
+            IncidentTask(
+                incident_id=incident.pk,
+                step=task.step,
+                title=task.title,
+                description=task.description,
+                due_at=task.due_at,
+                position=task.position,
+                created_at=now,
+            )
+            for task in tasks
+        )
+        timeline_append(
+            incident_id=incident.pk,
+            kind=EventKind.TASK,
+            body=body or f"{len(created)} task{'s' if len(created) != 1 else ''} added",
+            data={
+                "action": "added",
+                "task_ids": [task.pk for task in created],
+                "steps": sorted({task.step for task in created}),
+                **(data or {}),
+            },
+            author=by,
+            now=now,
+        )
+    return created
 
 
 def task_complete(*, task: IncidentTask, by, now=None) -> IncidentTask:

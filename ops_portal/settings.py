@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "incidents",
     "alerts",
     "diagnostics",
+    "maintenance",
+    "statuspage",
 ]
 
 MIDDLEWARE = [
@@ -239,6 +241,24 @@ ALERTS_SWEEP_SECONDS = env_int("ALERTS_SWEEP_SECONDS", 10, minimum=1)
 ALERTS_SWEEP_GRACE_SECONDS = env_int("ALERTS_SWEEP_GRACE_SECONDS", 5, minimum=0)
 ALERTS_RAW_RETENTION_DAYS = env_int("ALERTS_RAW_RETENTION_DAYS", 7, minimum=1)
 
+# Backup verification (docs/maintenance.md). Dumps are read only from inside MAINTENANCE_BACKUP_DIR;
+# restores go to a throw-away database on MAINTENANCE_BACKUP_SCRATCH_URL (a DSN with a user allowed
+# to CREATE DATABASE; empty: the source's own server). MAINTENANCE_BACKUP_TIMEOUT_S bounds one
+# whole check (dump, restore, comparison); the Celery task's hard limit sits just above it and
+# must stay below the broker's visibility timeout, or Redis would hand a running check to a
+# second worker. Empty MAINTENANCE_BACKUP_PG_BIN_DIR: pg_dump/pg_restore from PATH.
+MAINTENANCE_BACKUP_DIR = Path(env_str("MAINTENANCE_BACKUP_DIR", str(VAR_DIR / "backups")))
+MAINTENANCE_BACKUP_SCRATCH_URL = env_str("MAINTENANCE_BACKUP_SCRATCH_URL", "")
+MAINTENANCE_BACKUP_PG_BIN_DIR = env_str("MAINTENANCE_BACKUP_PG_BIN_DIR", "")
+MAINTENANCE_BACKUP_TIMEOUT_S = env_int("MAINTENANCE_BACKUP_TIMEOUT_S", 1800, minimum=10)
+MAINTENANCE_BACKUP_TASK_TIME_LIMIT = MAINTENANCE_BACKUP_TIMEOUT_S + 120
+if MAINTENANCE_BACKUP_TASK_TIME_LIMIT >= CELERY_BROKER_TRANSPORT_OPTIONS.get(
+    "visibility_timeout", 3600
+):
+    raise ImproperlyConfigured(
+        "MAINTENANCE_BACKUP_TIMEOUT_S + 120 s must stay below the broker visibility timeout"
+    )
+
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
@@ -393,3 +413,12 @@ BUSINESS_DAYS = tuple(int(day) for day in env_list("BUSINESS_DAYS", ["0", "1", "
 # plus (n - 1) response windows.
 ESCALATION_MAX_LEVEL = env_int("ESCALATION_MAX_LEVEL", 3, minimum=1)
 ESCALATION_SWEEP_SECONDS = env_int("ESCALATION_SWEEP_SECONDS", 30, minimum=5)
+
+# --- Status page (docs/statuspage.md) -------------------------------------------------------
+# The `page` object of the Statuspage-compatible JSON and the public page's title.
+STATUSPAGE_NAME = env_str("STATUSPAGE_NAME", "Ops Portal")
+STATUSPAGE_PAGE_ID = env_str("STATUSPAGE_PAGE_ID", "ops-portal")
+# Browsers and proxies may reuse a public answer this long; our own cache is invalidated on every
+# write, and STATUSPAGE_CACHE_SECONDS only bounds how stale a missed invalidation can leave it.
+STATUSPAGE_MAX_AGE_SECONDS = env_int("STATUSPAGE_MAX_AGE_SECONDS", 10, minimum=0)
+STATUSPAGE_CACHE_SECONDS = env_int("STATUSPAGE_CACHE_SECONDS", 60, minimum=1)

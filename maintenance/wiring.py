@@ -1,0 +1,19 @@
+"""Connect maintenance to the other apps (called once from AppConfig.ready).
+
+Maintenance reaches into alerts and diagnostics through their hooks, never the other way round:
+alerts ask the suppression check, diagnostics tell us when a snapshot finished.
+"""
+
+from __future__ import annotations
+
+
+def connect() -> None:
+    from alerts.suppression import register_suppression_check
+    from diagnostics.services import on_diagnosis_complete
+    from incidents import events
+
+    from . import services, snapshot_log
+
+    events.register_topic(services.NOTICE_TOPIC)
+    register_suppression_check(services.service_in_maintenance)
+    on_diagnosis_complete(snapshot_log.log_finished_snapshot)
