@@ -297,18 +297,11 @@ class EventKind(models.TextChoices):
     NOTIFICATION = "notification", "Notification"
 
 
-class TimelineEventQuerySet(models.QuerySet):
-    def public(self):
-        return self.filter(visibility=Visibility.PUBLIC)
-
-
 class TimelineEvent(TimelineEntry):
     """One immutable entry of an incident's timeline; `seq` is contiguous per incident."""
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=EventKind.choices)
-
-    objects = TimelineEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["incident", "seq"]

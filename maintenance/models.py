@@ -97,6 +97,21 @@ class MaintenanceWindow(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def save(self, *args, **kwargs):
+        # `last_seq` belongs to the log (bumped in SQL by ops_portal.timeline.next_seq); a save
+        # of an instance read earlier must never write its stale copy back.
+        if (
+            self.pk is not None
+            and kwargs.get("update_fields") is None
+            and not kwargs.get("force_insert")
+        ):
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "last_seq"
+            ]
+        super().save(*args, **kwargs)
+
     @property
     def ref(self) -> str:
         return f"MW-{self.pk}"
@@ -153,6 +168,10 @@ class Phase(models.TextChoices):
     POST = "post", "After"
     # Recovery procedures have no phases: their items become incident tasks in playbook steps.
     PROCEDURE = "procedure", "Procedure"
+
+
+# The phases a maintenance window's checklist has (everything but recovery procedures').
+WINDOW_PHASES = (Phase.PRE, Phase.DURING, Phase.POST)
 
 
 class ChecklistTemplate(models.Model):

@@ -9,7 +9,7 @@ to the outbox in the same transaction, so they are sent once and never lost.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
@@ -72,7 +72,7 @@ EDITABLE_WHILE_ACTIVE = ("description", "owner", "rollback_plan", "public")
 
 
 def _utc(moment: datetime) -> str:
-    return timezone.localtime(moment, timezone.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _scheduled_text(window: MaintenanceWindow) -> str:

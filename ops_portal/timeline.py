@@ -19,6 +19,11 @@ class Visibility(models.TextChoices):
     PUBLIC = "public", "Public"
 
 
+class TimelineEntryQuerySet(models.QuerySet):
+    def public(self):
+        return self.filter(visibility=Visibility.PUBLIC)
+
+
 class TimelineEntry(models.Model):
     """One immutable entry; corrections are new entries, never edits."""
 
@@ -32,6 +37,8 @@ class TimelineEntry(models.Model):
     body = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TimelineEntryQuerySet.as_manager()
 
     class Meta:
         abstract = True
