@@ -258,7 +258,6 @@ class MaintenanceWindowViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
     filterset_class = WindowFilter
@@ -326,9 +325,6 @@ class MaintenanceWindowViewSet(
             **values,
         )
         return self._detail(window)
-
-    def update(self, request, *args, **kwargs):  # PUT is not offered (http_method_names)
-        raise exceptions.MethodNotAllowed(request.method)
 
     @extend_schema(request=StartSerializer, responses={200: WindowDetailSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
