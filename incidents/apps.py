@@ -7,7 +7,10 @@ class IncidentsConfig(AppConfig):
 
     def ready(self):
         from ops_portal.metrics import register_scrape_collector
+        from ops_portal.timeline import register_timeline
 
         from .metrics import IncidentCollector
+        from .selectors import INCIDENT_TIMELINE
 
         register_scrape_collector(IncidentCollector())
+        register_timeline(INCIDENT_TIMELINE)

@@ -11,9 +11,21 @@ def connect() -> None:
     from alerts.suppression import register_suppression_check
     from diagnostics.services import on_diagnosis_complete
     from incidents import events
+    from ops_portal.timeline import RegisteredTimeline, register_timeline
 
     from . import services, snapshot_log
+    from .models import MaintenanceWindow, WindowEvent
 
     events.register_topic(services.NOTICE_TOPIC)
     register_suppression_check(services.service_in_maintenance)
     on_diagnosis_complete(snapshot_log.log_finished_snapshot)
+    register_timeline(
+        RegisteredTimeline(
+            label="maintenance window",
+            owner_model=MaintenanceWindow,
+            entry_model=WindowEvent,
+            owner_fk="window",
+            ref_column="id",
+            ref_prefix="MW-",
+        )
+    )

@@ -9,6 +9,8 @@ foreign key, its kinds and the (owner, seq) unique constraint.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db import connection, models
 from django.utils import timezone
@@ -64,3 +66,82 @@ def next_seq(owner_model: type[models.Model], owner_id: int) -> int:
     if row is None:
         raise owner_model.DoesNotExist(f"{owner_model.__name__} {owner_id} does not exist")
     return row[0]
+
+
+# --- Consistency check (`manage.py check_timeline`) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisteredTimeline:
+    """A kind of timeline the checker verifies: its owner, its entries and how to name it."""
+
+    label: str
+    owner_model: type[models.Model]
+    entry_model: type[models.Model]
+    owner_fk: str  # the entry's foreign key to its owner, e.g. "incident"
+    ref_column: str  # the owner column people know it by (an incident's number)
+    ref_prefix: str
+
+
+@dataclass(frozen=True)
+class TimelineProblem:
+    timeline: str
+    owner_id: int
+    ref: str
+    missing: list[int]
+    duplicates: list[int]
+    counter: int
+    highest: int
+
+
+_timelines: dict[str, RegisteredTimeline] = {}
+
+
+def register_timeline(timeline: RegisteredTimeline) -> None:
+    """Called from an owner app's AppConfig.ready() so the checker covers its timelines."""
+    _timelines[timeline.label] = timeline
+
+
+def registered_timelines() -> list[RegisteredTimeline]:
+    return list(_timelines.values())
+
+
+def timeline_problems(timeline: RegisteredTimeline) -> list[TimelineProblem]:
+    """Gaps, duplicates and counter mismatches, in one aggregate query over all owners."""
+    owners = timeline.owner_model._meta.db_table
+    entries = timeline.entry_model._meta.db_table
+    fk = f"{timeline.owner_fk}_id"
+    sql = (
+        f"SELECT o.id, o.{timeline.ref_column}, o.last_seq, COUNT(e.id), "  # noqa: S608 (model metadata, not input)
+        f"COUNT(DISTINCT e.seq), COALESCE(MAX(e.seq), 0), COALESCE(MIN(e.seq), 1) "
+        f"FROM {owners} o LEFT JOIN {entries} e ON e.{fk} = o.id "
+        f"GROUP BY o.id, o.{timeline.ref_column}, o.last_seq"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    problems = []
+    for owner_id, ref, counter, total, distinct, highest, lowest in rows:
+        contiguous = total == distinct == highest == counter and lowest == 1
+        if contiguous or (total == 0 and counter == 0):
+            continue
+        seqs = list(
+            timeline.entry_model.objects.filter(**{fk: owner_id})
+            .order_by("seq")
+            .values_list("seq", flat=True)
+        )
+        present = set(seqs)
+        missing = [n for n in range(1, max(highest, counter) + 1) if n not in present]
+        duplicates = sorted({n for n in seqs if seqs.count(n) > 1})
+        problems.append(
+            TimelineProblem(
+                timeline.label,
+                owner_id,
+                f"{timeline.ref_prefix}{ref}",
+                missing,
+                duplicates,
+                counter,
+                highest,
+            )
+        )
+    return problems

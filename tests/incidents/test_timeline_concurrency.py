@@ -206,7 +206,7 @@ def test_check_timeline_fails_on_a_gap_and_names_the_incident(two_incidents):
 
     error, out = check_timeline_failure()
 
-    assert error == "1 incident timeline(s) inconsistent"
+    assert error == "1 timeline(s) inconsistent"
     assert "INC-2" in out
     assert "INC-1" not in out
     assert "missing [3]" in out
@@ -267,7 +267,8 @@ def test_check_timeline_json_output_names_each_problem(two_incidents):
     problems = [json.loads(line) for line in out.splitlines() if line]
     assert problems == [
         {
-            "incident_id": first.pk,
+            "timeline": "incident",
+            "owner_id": first.pk,
             "ref": "INC-1",
             "missing": [4, 5],
             "duplicates": [],

@@ -249,3 +249,19 @@ def test_the_log_is_contiguous(commander, db_service):
     assert seqs == list(range(1, len(seqs) + 1))
     window.refresh_from_db()
     assert window.last_seq == len(seqs)
+
+
+def test_check_timeline_covers_window_logs(commander, db_service):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    window = plan(commander, [db_service])
+    services.note_add(window=window, body="one", by=commander)
+    call_command("check_timeline", stdout=io.StringIO())
+    window.events.filter(seq=1).update(seq=7)
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("check_timeline", stdout=out)
+    # created, the public "scheduled" update, the note: 1..3 with 1 moved to 7.
+    assert f"MW-{window.pk}: missing [1, 4, 5, 6]" in out.getvalue()

@@ -1,4 +1,4 @@
-"""`manage.py check_timeline`: every incident's timeline must be 1..n, no gaps or duplicates."""
+"""`manage.py check_timeline`: every timeline (incidents, maintenance windows) must be 1..n."""
 
 from __future__ import annotations
 
@@ -6,18 +6,18 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from incidents.selectors import timeline_problems
+from ops_portal.timeline import registered_timelines, timeline_problems
 
 
 class Command(BaseCommand):
-    help = "Report timeline gaps and duplicates per incident; exit non-zero if any."
+    help = "Report timeline gaps and duplicates per incident and window; exit non-zero if any."
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="One JSON line per problem.")
 
-    def handle(self, *args, json_output=False, **options):
+    def handle(self, *args, **options):
         json_output = options.get("json", False)
-        problems = timeline_problems()
+        problems = [p for t in registered_timelines() for p in timeline_problems(t)]
         for problem in problems:
             if json_output:
                 self.stdout.write(json.dumps(problem.__dict__))
@@ -28,5 +28,5 @@ class Command(BaseCommand):
                     f"highest {problem.highest}"
                 )
         if problems:
-            raise CommandError(f"{len(problems)} incident timeline(s) inconsistent")
+            raise CommandError(f"{len(problems)} timeline(s) inconsistent")
         self.stdout.write(self.style.SUCCESS("All timelines contiguous."))
