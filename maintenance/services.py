@@ -465,8 +465,9 @@ def _log_state(window, previous: str, by, now, **data) -> None:
 def window_start(
     *, window: MaintenanceWindow, by, override_reason: str = "", now=None
 ) -> MaintenanceWindow:
-    """Start: required pre items done, a rollback plan written; components go under
-    maintenance (alerts for them stop paging) and a "before" health snapshot runs."""
+    """Start: required pre items done, a rollback plan written; alerts for the services stop
+    paging, a public window's components go under maintenance and a "before" health snapshot
+    runs."""
     now = now or timezone.now()
     window = _lock(window)
     previous = _move(window, WindowState.IN_PROGRESS)
@@ -478,9 +479,12 @@ def window_start(
         window, Phase.PRE, by=by, override_reason=override_reason, action="start", now=now
     )
     services = list(window.services.all())
-    window.statuses_before = {str(s.pk): s.status for s in services}
-    for service in services:
-        service_set_status(service=service, status=ComponentStatus.UNDER_MAINTENANCE)
+    if window.public:
+        # Only a public window changes what the status page says; an internal one still stops
+        # its services' alerts from paging (the suppression check looks at the window itself).
+        window.statuses_before = {str(s.pk): s.status for s in services}
+        for service in services:
+            service_set_status(service=service, status=ComponentStatus.UNDER_MAINTENANCE)
     window.started_at = now
     window.before_snapshot = snapshots.snapshot_start(window, services, "before", by=by)
     window.save()
@@ -568,8 +572,10 @@ def window_cancel(*, window: MaintenanceWindow, by, reason: str = "", now=None):
 def _restore_statuses(window: MaintenanceWindow) -> None:
     """Give each service back the status it had, unless something else changed it meanwhile
     (an incident update) or another window still holds it under maintenance."""
+    if not window.statuses_before:
+        return  # an internal window never changed them
     still_held = set(
-        MaintenanceWindow.objects.filter(state__in=ACTIVE_STATES)
+        MaintenanceWindow.objects.filter(state__in=ACTIVE_STATES, public=True)
         .exclude(pk=window.pk)
         .values_list("services", flat=True)
     )

@@ -20,6 +20,8 @@ urlpatterns = [
     path("", include("alerts.ingest_urls")),
     path("alerts/", include("alerts.urls")),
     path("diagnostics/", include("diagnostics.urls")),
+    # The public status page and its Statuspage v2 JSON (before the `^api/` catch-all).
+    path("", include("statuspage.urls")),
     path("api/v1/", include("ops_portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", views.ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),

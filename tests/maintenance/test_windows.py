@@ -265,3 +265,17 @@ def test_check_timeline_covers_window_logs(commander, db_service):
         call_command("check_timeline", stdout=out)
     # created, the public "scheduled" update, the note: 1..3 with 1 moved to 7.
     assert f"MW-{window.pk}: missing [1, 4, 5, 6]" in out.getvalue()
+
+
+def test_an_internal_window_leaves_the_public_component_status_alone(commander, db_service):
+    window = plan(commander, [db_service], public=False)
+    tick_all(window, commander, Phase.PRE)
+    window = services.window_start(window=window, by=commander)
+    db_service.refresh_from_db()
+    assert db_service.status == ComponentStatus.OPERATIONAL
+    assert services.service_in_maintenance(service=db_service, at=window.started_at)
+    services.window_verify(window=window, by=commander)
+    tick_all(window, commander, Phase.POST)
+    services.window_complete(window=window, by=commander)
+    db_service.refresh_from_db()
+    assert db_service.status == ComponentStatus.OPERATIONAL

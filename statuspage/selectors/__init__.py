@@ -1,0 +1,43 @@
+"""What anonymous visitors may see, read in a fixed number of queries whatever the history size.
+
+Every selector returns frozen dataclasses holding an explicit allow-list of fields, never model
+instances: the templates and the Statuspage serializers cannot reach a field that is not copied
+here. Never copied: owners, rollback plans, checklists, internal log entries, the catalog's
+service descriptions, internal services, internal or cancelled windows.
+
+One module per kind of public object; issue 9 adds incidents next to maintenance and into the
+snapshot.
+"""
+
+from .components import (
+    PublicComponent,
+    PublicComponents,
+    PublicGroup,
+    group_component_id,
+    public_components,
+    service_component_id,
+)
+from .maintenance import (
+    MAINTENANCE_LIMIT,
+    AffectedComponent,
+    PublicMaintenance,
+    PublicUpdate,
+    public_maintenance,
+)
+from .snapshot import PageSnapshot, page_snapshot
+
+__all__ = [
+    "MAINTENANCE_LIMIT",
+    "AffectedComponent",
+    "PageSnapshot",
+    "PublicComponent",
+    "PublicComponents",
+    "PublicGroup",
+    "PublicMaintenance",
+    "PublicUpdate",
+    "group_component_id",
+    "page_snapshot",
+    "public_components",
+    "public_maintenance",
+    "service_component_id",
+]
