@@ -142,3 +142,14 @@ def without_evidence_gates():
     gates._gates.clear()
     yield
     gates._gates.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_status_page_cache():
+    """Rolled-back test transactions never reach the status page's on-commit invalidation: start
+    every test from a cold page cache so no test reads a body another test's data built."""
+    from statuspage.cache import invalidate
+
+    invalidate()
+    yield
+    invalidate()
