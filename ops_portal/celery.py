@@ -71,6 +71,16 @@ def _schedule_periodic_tasks(sender: Celery, **_kwargs) -> None:
         sender.signature("diagnostics.sweep"),
         name="re-send lost probe runs, close dead ones, run due verification watches",
     )
+    sender.add_periodic_task(
+        300,
+        sender.signature("maintenance.backup_sweep"),
+        name="start due backup checks, re-send or close lost ones",
+    )
+    sender.add_periodic_task(
+        settings.MAINTENANCE_NOTICE_SWEEP_SECONDS,
+        sender.signature("maintenance.send_notices"),
+        name="send maintenance notices due 24 h ahead",
+    )
 
 
 @worker_ready.connect

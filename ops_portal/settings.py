@@ -241,6 +241,9 @@ ALERTS_SWEEP_SECONDS = env_int("ALERTS_SWEEP_SECONDS", 10, minimum=1)
 ALERTS_SWEEP_GRACE_SECONDS = env_int("ALERTS_SWEEP_GRACE_SECONDS", 5, minimum=0)
 ALERTS_RAW_RETENTION_DAYS = env_int("ALERTS_RAW_RETENTION_DAYS", 7, minimum=1)
 
+# Maintenance windows (docs/maintenance.md): how often beat looks for 24 h notices that are due.
+MAINTENANCE_NOTICE_SWEEP_SECONDS = env_int("MAINTENANCE_NOTICE_SWEEP_SECONDS", 60, minimum=1)
+
 # Backup verification (docs/maintenance.md). Dumps are read only from inside MAINTENANCE_BACKUP_DIR;
 # restores go to a throw-away database on MAINTENANCE_BACKUP_SCRATCH_URL (a DSN with a user allowed
 # to CREATE DATABASE; empty: the source's own server). MAINTENANCE_BACKUP_TIMEOUT_S bounds one
@@ -252,8 +255,9 @@ MAINTENANCE_BACKUP_SCRATCH_URL = env_str("MAINTENANCE_BACKUP_SCRATCH_URL", "")
 MAINTENANCE_BACKUP_PG_BIN_DIR = env_str("MAINTENANCE_BACKUP_PG_BIN_DIR", "")
 MAINTENANCE_BACKUP_TIMEOUT_S = env_int("MAINTENANCE_BACKUP_TIMEOUT_S", 1800, minimum=10)
 MAINTENANCE_BACKUP_TASK_TIME_LIMIT = MAINTENANCE_BACKUP_TIMEOUT_S + 120
-if MAINTENANCE_BACKUP_TASK_TIME_LIMIT >= CELERY_BROKER_TRANSPORT_OPTIONS.get(
-    "visibility_timeout", 3600
+if (
+    CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
+    <= MAINTENANCE_BACKUP_TASK_TIME_LIMIT
 ):
     raise ImproperlyConfigured(
         "MAINTENANCE_BACKUP_TIMEOUT_S + 120 s must stay below the broker visibility timeout"
@@ -333,8 +337,11 @@ SPECTACULAR_SETTINGS = {
         "WindowEventKindEnum": "maintenance.models.WindowEventKind",
         "ChecklistPhaseEnum": "maintenance.models.Phase",
         "WindowPhaseEnum": "maintenance.models.WINDOW_PHASES",
+        "BackupStateEnum": "maintenance.models.BackupState",
         "ApprovalRuleEnum": "diagnostics.models.ApprovalRule",
         "SymptomEnum": "incidents.models.Symptom",
+        "PlaybookStepEnum": "incidents.models.Step",
+        "ChecklistKindEnum": "maintenance.models.ChecklistKind",
     },
 }
 
