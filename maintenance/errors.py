@@ -21,6 +21,11 @@ class MaintenanceError(Exception):
             "snapshot_pending",
             "regression_unacknowledged",
             "finished",
+            # Checklist templates and recovery procedures (checklists.py, procedures.py).
+            "already_attached",
+            "incident_closed",
+            "default_required",
+            "in_use",
         }
     )
 

@@ -190,6 +190,12 @@ class ChecklistTemplate(models.Model):
 
     class Meta:
         ordering = ["kind", "name"]
+        constraints = [
+            # The service keeps exactly one default; this is the database's backstop.
+            models.UniqueConstraint(
+                fields=["kind"], condition=Q(is_default=True), name="one_default_checklist"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -10,10 +10,10 @@ from __future__ import annotations
 def connect() -> None:
     from alerts.suppression import register_suppression_check
     from diagnostics.services import on_diagnosis_complete
-    from incidents import events
+    from incidents import events, panels
     from ops_portal.timeline import RegisteredTimeline, register_timeline
 
-    from . import services, snapshot_log
+    from . import procedure_panel, services, snapshot_log
     from .models import MaintenanceWindow, WindowEvent
 
     events.register_topic(services.NOTICE_TOPIC)
@@ -28,4 +28,7 @@ def connect() -> None:
             ref_column="id",
             ref_prefix="MW-",
         )
+    )
+    panels.register_panel(
+        "procedures", procedure_panel.render_incident_panel, stylesheets=("css/checklists.css",)
     )

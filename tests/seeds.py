@@ -12,6 +12,7 @@ SEEDS = [
     ("incidents.migrations.0004_policy_escalate_overdue_tasks", "p3_tasks_do_not_escalate"),
     ("incidents.migrations.0005_policy_require_diagnosis", "require_for_high_severities"),
     ("diagnostics.migrations.0002_seed_runbooks", "seed"),
+    ("maintenance.migrations.0002_seed_checklists", "seed"),
 ]
 
 
