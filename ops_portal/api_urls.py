@@ -16,6 +16,9 @@ from diagnostics.api import (
     VerificationViewSet,
 )
 from incidents.api import IncidentViewSet, TaskViewSet
+from maintenance.api import MaintenanceWindowViewSet
+from maintenance.backup_api import BackupCheckViewSet, BackupScheduleViewSet
+from maintenance.procedure_api import ChecklistTemplateViewSet, IncidentProcedureViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -35,5 +38,10 @@ router.register("probe-runs", ProbeRunViewSet, basename="probe-run")
 router.register("verifications", VerificationViewSet, basename="verification")
 router.register("actions", ActionViewSet, basename="action")
 router.register("action-policies", ActionPolicyViewSet, basename="action-policy")
+router.register("maintenance-windows", MaintenanceWindowViewSet, basename="maintenance-window")
+router.register("backup-checks", BackupCheckViewSet, basename="backup-check")
+router.register("backup-schedules", BackupScheduleViewSet, basename="backup-schedule")
+router.register("checklist-templates", ChecklistTemplateViewSet, basename="checklist-template")
+router.register("incident-procedures", IncidentProcedureViewSet, basename="incident-procedure")
 
 urlpatterns = [path("me/", MeView.as_view(), name="api-me"), *router.urls]

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("alerts.ingest_urls")),
     path("alerts/", include("alerts.urls")),
     path("diagnostics/", include("diagnostics.urls")),
+    path("maintenance/", include("maintenance.urls")),
     # The public status page and its Statuspage v2 JSON (before the `^api/` catch-all).
     path("", include("statuspage.urls")),
     path("api/v1/", include("ops_portal.api_urls")),

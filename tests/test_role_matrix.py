@@ -51,6 +51,21 @@ PAGE_MATRIX = {
     "diagnostics:runbook_new": dict(
         anonymous=302, viewer=403, responder=403, commander=200, admin=200
     ),
+    # Maintenance: every role reads; commanders plan. Per-window pages and actions:
+    # tests/maintenance_web.
+    "maintenance:list": dict(anonymous=302, viewer=200, responder=200, commander=200, admin=200),
+    "maintenance:new": dict(anonymous=302, viewer=403, responder=403, commander=200, admin=200),
+    "maintenance:template-list": dict(
+        anonymous=302, viewer=200, responder=200, commander=200, admin=200
+    ),
+    "maintenance:template-new": dict(
+        anonymous=302, viewer=403, responder=403, commander=200, admin=200
+    ),
+    "maintenance:backup-list": dict(
+        anonymous=302, viewer=200, responder=200, commander=200, admin=200
+    ),
+    # The public status page: everyone, signed in or not.
+    "statuspage:home": dict(anonymous=200, viewer=200, responder=200, commander=200, admin=200),
 }
 
 

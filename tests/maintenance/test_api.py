@@ -55,11 +55,9 @@ def test_role_table(api_as, make_user, service, role, read, tick, manage):
 
 
 def test_plan_tick_start_verify_complete_over_the_api(api_as, make_user, service):
-    small_template("api-default").__class__.objects.filter(slug="api-default").update(
-        is_default=True
-    )
+    small_template("api-checklist")
     client = api_as(make_user(Role.COMMANDER))
-    created = client.post(URL, body(service), format="json")
+    created = client.post(URL, body(service, checklist_template="api-checklist"), format="json")
     assert created.status_code == 201, created.json()
     window = created.json()
     assert window["state"] == "scheduled" and window["ref"] == f"MW-{window['id']}"

@@ -73,3 +73,15 @@ def test_seed_demo_creates_demo_alerts_once():
     assert search.incident is not None and search.incident.title.startswith("Search")
     _seed()
     assert (Integration.objects.count(), AlertGroup.objects.count()) == (2, groups)
+
+
+def test_seed_demo_plans_an_upcoming_and_a_finished_maintenance_once():
+    from maintenance.models import MaintenanceWindow
+
+    _seed()
+    states = sorted(MaintenanceWindow.objects.values_list("state", flat=True))
+    assert states == ["completed", "scheduled"]
+    upcoming = MaintenanceWindow.objects.get(state="scheduled")
+    assert upcoming.public and upcoming.checklist.filter(done_at__isnull=False).count() == 2
+    _seed()
+    assert MaintenanceWindow.objects.count() == 2

@@ -27,6 +27,8 @@ from incidents.services import (
     public_update_post,
     task_complete,
 )
+from maintenance import services as maintenance
+from maintenance.models import MaintenanceWindow, Phase
 from ops_portal import demo_data
 
 DEMO_USERS = [
@@ -109,6 +111,8 @@ class Command(BaseCommand):
             self._seed_incidents()
         if not Integration.objects.exists():
             self._seed_alerts()
+        if not MaintenanceWindow.objects.exists():
+            self._seed_maintenance()
 
         self.stdout.write(
             self.style.SUCCESS(
@@ -201,6 +205,44 @@ class Command(BaseCommand):
             services=[services["notifications-email"], services["orders"]],
             now=now - timedelta(minutes=6),
         )
+
+    def _seed_maintenance(self) -> None:
+        """An upcoming public window half-way through its checklist, and a finished one."""
+        now = timezone.now().replace(minute=0, second=0, microsecond=0)
+        commander = User.objects.get(username="commander")
+        services = {service.slug: service for service in Service.objects.all()}
+        start = (now + timedelta(days=2)).replace(hour=22)
+        upcoming = maintenance.window_create(
+            title="PostgreSQL 16 upgrade for Orders",
+            description="We are upgrading the orders database. Order history may be read-only "
+            "for up to **30 minutes**; checkout keeps working.",
+            services=[services["orders"]],
+            scheduled_start=start,
+            scheduled_end=start + timedelta(hours=2),
+            rollback_plan="Keep the old primary running read-only; if checks fail, point "
+            "`orders-db` back at it (5 min) and restore writes.",
+            by=commander,
+        )
+        for item in upcoming.checklist.filter(phase=Phase.PRE)[:2]:
+            maintenance.checklist_item_set(item=item, done=True, by=commander)
+
+        past = (now - timedelta(days=6)).replace(hour=21)
+        done = maintenance.window_create(
+            title="Internal admin: move to the new cluster",
+            services=[services["internal-admin"]],
+            scheduled_start=past,
+            scheduled_end=past + timedelta(hours=1),
+            rollback_plan="Switch the DNS record back to the old cluster.",
+            public=False,
+            by=commander,
+            now=past - timedelta(days=2),
+        )
+        for phase in (Phase.PRE, Phase.POST):
+            for item in done.checklist.filter(phase=phase):
+                maintenance.checklist_item_set(item=item, done=True, by=commander, now=past)
+        maintenance.window_start(window=done, by=commander, now=past)
+        maintenance.window_verify(window=done, by=commander, now=past + timedelta(minutes=40))
+        maintenance.window_complete(window=done, by=commander, now=past + timedelta(minutes=50))
 
     def _seed_alerts(self) -> None:
         """Two integrations and a few alert groups. Their tokens are not shown: rotate one on
