@@ -2,26 +2,25 @@
 
 State machine: scheduled → in_progress → verifying → completed, or scheduled → cancelled.
 Each function runs in one transaction and logs what it did on the window's log; public windows
-also get public log entries (Statuspage-style updates) that the status page shows. Notices go
-to the outbox in the same transaction, so they are sent once and never lost.
+also get public log entries (Statuspage-style updates) that the status page shows. Start, end
+and cancellation notices (notices.py) go to the outbox in the same transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.permissions import Perm, user_has_perm
 from catalog.models import ComponentStatus, Service
 from catalog.services import service_set_status
-from incidents import events
 from ops_portal.timeline import Visibility
 
-from . import snapshots
+from . import notices, snapshots
 from .errors import MaintenanceError
 from .log import window_event_append
 from .models import (
@@ -30,16 +29,12 @@ from .models import (
     ChecklistItem,
     ChecklistKind,
     ChecklistTemplate,
-    MaintenanceNotice,
     MaintenanceWindow,
     NoticeKind,
     Phase,
     WindowEventKind,
     WindowState,
 )
-
-NOTICE_TOPIC = "maintenance.notice"
-ADVANCE_NOTICE = timedelta(hours=24)
 
 TRANSITIONS = {
     WindowState.SCHEDULED: (WindowState.IN_PROGRESS, WindowState.CANCELLED),
@@ -489,7 +484,7 @@ def window_start(
     window.before_snapshot = snapshots.snapshot_start(window, services, "before", by=by)
     window.save()
     _log_state(window, previous, by, now, before_snapshot=window.before_snapshot_id)
-    _notify(window, NoticeKind.START, window.started_at, now=now)
+    notices.notify(window, NoticeKind.START, window.started_at, now=now)
     return window
 
 
@@ -551,7 +546,7 @@ def window_complete(
     window.save()
     _restore_statuses(window)
     _log_state(window, previous, by, now)
-    _notify(window, NoticeKind.END, window.completed_at, now=now)
+    notices.notify(window, NoticeKind.END, window.completed_at, now=now)
     return window
 
 
@@ -565,7 +560,7 @@ def window_cancel(*, window: MaintenanceWindow, by, reason: str = "", now=None):
     window.save()
     _log_state(window, previous, by, now, reason=reason)
     if window.notices.filter(kind=NoticeKind.ADVANCE).exists():
-        _notify(window, NoticeKind.CANCELLED, window.scheduled_start, now=now)
+        notices.notify(window, NoticeKind.CANCELLED, window.scheduled_start, now=now)
     return window
 
 
@@ -597,84 +592,6 @@ def note_add(*, window: MaintenanceWindow, body: str, by, now=None):
     return window_event_append(
         window_id=window.pk, kind=WindowEventKind.NOTE, body=body.strip(), author=by, now=now
     )
-
-
-# --- Notices ----------------------------------------------------------------------------------
-
-
-def _notice_payload(window: MaintenanceWindow, kind: str) -> dict:
-    services = list(window.services.all())
-    return {
-        "window_id": window.pk,
-        "ref": window.ref,
-        "kind": kind,
-        "title": window.title,
-        "public": window.public,
-        "state": window.state,
-        "scheduled_start": window.scheduled_start.isoformat(),
-        "scheduled_end": window.scheduled_end.isoformat(),
-        "owner_id": window.owner_id,
-        "services": [
-            {"id": s.pk, "slug": s.slug, "name": s.name, "owner_team_id": s.owner_team_id}
-            for s in services
-        ],
-    }
-
-
-def _notify(window: MaintenanceWindow, kind: str, scheduled_for: datetime, *, now) -> bool:
-    """Record the notice and publish it to the outbox, once per (window, kind, time).
-
-    The unique row is inserted in a savepoint: a second beat run racing this one waits on the
-    index, then fails the insert and sends nothing. Returns whether this call sent it.
-    """
-    try:
-        with transaction.atomic():
-            notice = MaintenanceNotice.objects.create(
-                window=window, kind=kind, scheduled_for=scheduled_for, sent_at=now
-            )
-    except IntegrityError:
-        return False
-    outbox = events.publish(NOTICE_TOPIC, incident_id=None, payload=_notice_payload(window, kind))
-    notice.outbox_event_id = outbox.pk
-    notice.save(update_fields=["outbox_event_id"])
-    window_event_append(
-        window_id=window.pk,
-        kind=WindowEventKind.NOTICE,
-        body=f"{NoticeKind(kind).label} notice sent to the stakeholders of "
-        f"{', '.join(s['name'] for s in outbox.payload['services'])}.",
-        data={"notice_id": notice.pk, "kind": kind, "outbox_event_id": outbox.pk},
-        now=now,
-    )
-    return True
-
-
-def notices_send_due(*, now: datetime | None = None) -> int:
-    """Send the 24 h notice of every window starting within a day (beat; safe to overlap).
-
-    A window planned less than a day ahead gets its notice at the first run after planning.
-    Start and end notices are sent by `window_start` / `window_complete` themselves.
-    """
-    now = now or timezone.now()
-    due = MaintenanceWindow.objects.filter(
-        state=WindowState.SCHEDULED,
-        scheduled_start__gt=now,
-        scheduled_start__lte=now + ADVANCE_NOTICE,
-    ).exclude(
-        # Already sent for this start time: skip without locking anything.
-        Exists(
-            MaintenanceNotice.objects.filter(
-                window=OuterRef("pk"),
-                kind=NoticeKind.ADVANCE,
-                scheduled_for=OuterRef("scheduled_start"),
-            )
-        )
-    )
-    sent = 0
-    for window in due.prefetch_related("services"):
-        with transaction.atomic():
-            if _notify(window, NoticeKind.ADVANCE, window.scheduled_start, now=now):
-                sent += 1
-    return sent
 
 
 # --- Alerts -----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from . import services as window_services
+from . import notices
 from .backup import services as backup
 
 
@@ -36,4 +36,4 @@ def backup_sweep() -> dict:
 @shared_task(name="maintenance.send_notices")
 def send_notices() -> int:
     """Send due 24 h notices (each once: a unique row per window and time)."""
-    return window_services.notices_send_due()
+    return notices.notices_send_due()

@@ -13,10 +13,10 @@ def connect() -> None:
     from incidents import events, panels
     from ops_portal.timeline import RegisteredTimeline, register_timeline
 
-    from . import procedure_panel, services, snapshot_log
+    from . import notices, procedure_panel, services, snapshot_log
     from .models import MaintenanceWindow, WindowEvent
 
-    events.register_topic(services.NOTICE_TOPIC)
+    events.register_topic(notices.NOTICE_TOPIC)
     register_suppression_check(services.service_in_maintenance)
     on_diagnosis_complete(snapshot_log.log_finished_snapshot)
     register_timeline(
