@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import Perm, require_perm, user_has_perm
+from catalog.models import Target, TargetKind
 
 from . import selectors, services
 from .calendar_grid import Month, month_grid
@@ -231,6 +232,15 @@ def _detail_context(request, window: MaintenanceWindow, **overrides) -> dict:
         "open_post": _open_required(items, Phase.POST),
         "comparison": comparison,
         "events": list(window.events.all()),
+        # Backup checks run for this window, and the PostgreSQL targets it could verify.
+        "backup_checks": list(
+            window.backup_checks.select_related("target__service").order_by("-created_at")[:10]
+        ),
+        "backup_targets": list(
+            Target.objects.filter(service__in=window.services.all(), kind=TargetKind.POSTGRES)
+            .select_related("service")
+            .order_by("service__name", "name")
+        ),
         "can_work": user_has_perm(user, Perm.MAINTENANCE_WORK) and not window.is_finished,
         "can_manage": user_has_perm(user, Perm.MAINTENANCE_MANAGE),
         "can_override": user_has_perm(user, Perm.MAINTENANCE_OVERRIDE),

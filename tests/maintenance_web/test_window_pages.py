@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.permissions import Role
 from maintenance import services
 from maintenance.models import MaintenanceWindow, Phase, WindowEventKind, WindowState
 from tests.factories import ServiceFactory
@@ -417,3 +418,25 @@ def test_log_shows_who_did_what(client, viewer, commander, orders_db):
     assert html.count('class="event event-') == len(kinds)
     assert commander.display_name in html
     assert WindowState.SCHEDULED.label in html
+
+
+def test_the_window_page_runs_and_lists_backup_checks_for_the_window(client, make_user):
+    from catalog.models import Target
+    from maintenance.backup.services import backup_check_request
+    from tests.maintenance.support import plan as plan_window
+
+    commander = make_user(Role.COMMANDER)
+    service = ServiceFactory(slug="orders")
+    target = Target.objects.create(
+        service=service, name="orders-db", kind="postgres", config={"dsn_env": "ORDERS_DSN"}
+    )
+    window = plan_window(commander, [service])
+    client.force_login(commander)
+    page = client.get(f"/maintenance/{window.pk}/")
+    assert b"Verify backup" in page.content and b"orders-db" in page.content
+    check = backup_check_request(target=target, by=commander, window=window)
+    page = client.get(f"/maintenance/{window.pk}/")
+    assert f"/maintenance/backups/{check.pk}/".encode() in page.content
+
+    client.force_login(make_user(Role.VIEWER))
+    assert b"Verify backup" not in client.get(f"/maintenance/{window.pk}/").content
