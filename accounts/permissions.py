@@ -45,6 +45,8 @@ class Perm(enum.StrEnum):
     MAINTENANCE_OVERRIDE = "maintenance_override"
     POSTMORTEMS_READ = "postmortems_read"
     POSTMORTEMS_WRITE = "postmortems_write"
+    POSTMORTEMS_PUBLISH = "postmortems_publish"
+    INSIGHTS_READ = "insights_read"
     STATUSPAGE_MANAGE = "statuspage_manage"
     USERS_MANAGE = "users_manage"
     API_TOKENS_OWN = "api_tokens_own"
@@ -70,6 +72,8 @@ PERM_DESCRIPTIONS: dict[Perm, str] = {
     Perm.MAINTENANCE_OVERRIDE: "Start or complete a window with required checklist items open",
     Perm.POSTMORTEMS_READ: "Read postmortems and action items",
     Perm.POSTMORTEMS_WRITE: "Write postmortems and action items",
+    Perm.POSTMORTEMS_PUBLISH: "Review and publish postmortems",
+    Perm.INSIGHTS_READ: "Read the insights dashboard and its figures",
     Perm.STATUSPAGE_MANAGE: "Configure the public status page",
     Perm.USERS_MANAGE: "Manage users, teams and roles",
     Perm.API_TOKENS_OWN: "Create and revoke one's own API tokens",
@@ -92,6 +96,7 @@ _VIEWER = {
     Perm.DIAGNOSTICS_READ,
     Perm.MAINTENANCE_READ,
     Perm.POSTMORTEMS_READ,
+    Perm.INSIGHTS_READ,
     Perm.API_TOKENS_OWN,
 }
 _RESPONDER = _VIEWER | {
@@ -107,6 +112,7 @@ _COMMANDER = _RESPONDER | {
     Perm.RUNBOOKS_MANAGE,
     Perm.REMEDIATION_APPROVE,
     Perm.MAINTENANCE_MANAGE,
+    Perm.POSTMORTEMS_PUBLISH,
 }
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.VIEWER: frozenset(_VIEWER),

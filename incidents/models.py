@@ -295,6 +295,7 @@ class EventKind(models.TextChoices):
     PROBE_RESULT = "probe_result", "Probe result"
     REMEDIATION = "remediation", "Remediation"
     NOTIFICATION = "notification", "Notification"
+    POSTMORTEM = "postmortem", "Postmortem"
 
 
 class TimelineEvent(TimelineEntry):

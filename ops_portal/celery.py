@@ -81,6 +81,11 @@ def _schedule_periodic_tasks(sender: Celery, **_kwargs) -> None:
         sender.signature("maintenance.send_notices"),
         name="send maintenance notices due 24 h ahead",
     )
+    sender.add_periodic_task(
+        settings.POSTMORTEM_REMINDER_SWEEP_SECONDS,
+        sender.signature("postmortems.sweep"),
+        name="create missed postmortems, remind owners of due postmortems and action items",
+    )
 
 
 @worker_ready.connect

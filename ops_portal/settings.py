@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "diagnostics",
     "maintenance",
     "statuspage",
+    "postmortems",
+    "insights",
 ]
 
 MIDDLEWARE = [
@@ -240,6 +242,12 @@ ALERTS_SWEEP_SECONDS = env_int("ALERTS_SWEEP_SECONDS", 10, minimum=1)
 # The sweeper leaves deliveries younger than this to the nudged worker.
 ALERTS_SWEEP_GRACE_SECONDS = env_int("ALERTS_SWEEP_GRACE_SECONDS", 5, minimum=0)
 ALERTS_RAW_RETENTION_DAYS = env_int("ALERTS_RAW_RETENTION_DAYS", 7, minimum=1)
+
+# Postmortems (docs/postmortems.md): due this long after resolution; owners are reminded when one
+# is due within DUE_SOON hours and when it is overdue; beat looks for due reminders this often.
+POSTMORTEM_DUE_HOURS = env_int("POSTMORTEM_DUE_HOURS", 48, minimum=1)
+POSTMORTEM_DUE_SOON_HOURS = env_int("POSTMORTEM_DUE_SOON_HOURS", 12, minimum=1)
+POSTMORTEM_REMINDER_SWEEP_SECONDS = env_int("POSTMORTEM_REMINDER_SWEEP_SECONDS", 300, minimum=1)
 
 # Maintenance windows (docs/maintenance.md): how often beat looks for 24 h notices that are due.
 MAINTENANCE_NOTICE_SWEEP_SECONDS = env_int("MAINTENANCE_NOTICE_SWEEP_SECONDS", 60, minimum=1)

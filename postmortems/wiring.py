@@ -1,0 +1,12 @@
+"""Connect postmortems to the other apps (called once from AppConfig.ready)."""
+
+from __future__ import annotations
+
+
+def connect() -> None:
+    from incidents import events
+
+    from . import reminders, services
+
+    events.subscribe("incident.resolved", services.create_for_resolved)
+    events.register_topic(reminders.REMINDER_TOPIC)
