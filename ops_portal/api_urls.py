@@ -19,6 +19,7 @@ from incidents.api import IncidentViewSet, TaskViewSet
 from maintenance.api import MaintenanceWindowViewSet
 from maintenance.backup_api import BackupCheckViewSet, BackupScheduleViewSet
 from maintenance.procedure_api import ChecklistTemplateViewSet, IncidentProcedureViewSet
+from postmortems.api import ActionItemViewSet, PostmortemViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -43,5 +44,7 @@ router.register("backup-checks", BackupCheckViewSet, basename="backup-check")
 router.register("backup-schedules", BackupScheduleViewSet, basename="backup-schedule")
 router.register("checklist-templates", ChecklistTemplateViewSet, basename="checklist-template")
 router.register("incident-procedures", IncidentProcedureViewSet, basename="incident-procedure")
+router.register("postmortems", PostmortemViewSet, basename="postmortem")
+router.register("action-items", ActionItemViewSet, basename="action-item")
 
 urlpatterns = [path("me/", MeView.as_view(), name="api-me"), *router.urls]
