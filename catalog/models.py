@@ -151,3 +151,24 @@ class Target(models.Model):
             self.config = validate_target_config(self.kind, self.config)
         except TargetConfigError as exc:
             raise ValidationError({"config": exc.as_messages()}) from exc
+
+
+class ServiceStatusChange(models.Model):
+    """One change of a component status, with when: the history uptime is computed from.
+
+    Keyed by the service row (not its name), so renaming a component keeps its history.
+    """
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="status_changes")
+    status = models.CharField(max_length=32, choices=ComponentStatus.choices)
+    previous = models.CharField(max_length=32, choices=ComponentStatus.choices)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["service", "changed_at", "id"]
+        indexes = [models.Index(fields=["service", "changed_at"])]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.service_id}: {self.previous} → {self.status} @ {self.changed_at:%Y-%m-%d %H:%M}"
+        )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from datetime import datetime
 
-from .models import ComponentStatus, Service, Target
+from django.db import transaction
+from django.utils import timezone
+
+from .models import ComponentStatus, Service, ServiceStatusChange, Target
 from .target_configs import validate_target_config
 
 
@@ -28,10 +31,20 @@ def target_update(*, target: Target, **changes) -> Target:
     return target
 
 
-def service_set_status(*, service: Service, status: ComponentStatus | str) -> Service:
-    """Set a component status (incident updates and maintenance call this)."""
+@transaction.atomic
+def service_set_status(
+    *, service: Service, status: ComponentStatus | str, now: datetime | None = None
+) -> Service:
+    """Set a component status (incident updates and maintenance call this) and record the
+    change with its time: the status page's uptime history is computed from these rows."""
     status = ComponentStatus(status)
     if service.status != status:
+        ServiceStatusChange.objects.create(
+            service=service,
+            status=status,
+            previous=service.status,
+            changed_at=now or timezone.now(),
+        )
         service.status = status
         service.save(update_fields=["status", "updated_at"])
     return service
