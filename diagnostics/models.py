@@ -12,8 +12,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
-from catalog.models import Service, Target, TargetKind
+from catalog.models import ComponentStatus, Service, Target, TargetKind
 from incidents.models import Incident, Symptom
 
 from .probes.base import Status
@@ -367,3 +368,51 @@ class ActionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} on {self.target_label} ({self.state})"
+
+
+class ProposalState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class StatusProposal(models.Model):
+    """A component status suggested by critical probe results, waiting for a commander.
+
+    Never published by itself: approving sets the public component status, dismissing records
+    why not. One pending proposal per service; later critical runs add to its evidence.
+    """
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    incident = models.ForeignKey(
+        Incident, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    proposed_status = models.CharField(max_length=32, choices=ComponentStatus.choices)
+    current_status = models.CharField(
+        max_length=32, choices=ComponentStatus.choices, help_text="The status when proposed."
+    )
+    # [{"run_id", "probe", "target", "status", "summary"}]: the runs that found it, newest last.
+    evidence = models.JSONField(default=list)
+    state = models.CharField(
+        max_length=10, choices=ProposalState.choices, default=ProposalState.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service"],
+                condition=Q(state="pending"),
+                name="one_pending_proposal_per_service",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} → {self.proposed_status} ({self.state})"

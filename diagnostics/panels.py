@@ -80,6 +80,7 @@ def render_incident_panel(request, incident):
                 run.suggested = suggestion_links(run, incident)[:PANEL_SUGGESTIONS]
         cards.append({"diagnosis": diagnosis, "runs": runs, "more": more})
     actions = list(selectors.incident_action_requests(incident.pk)[: PANEL_ACTIONS + 1])
+    proposals = list(selectors.pending_proposals_for(incident))
     context = {
         "incident": incident,
         "cards": cards,
@@ -90,6 +91,8 @@ def render_incident_panel(request, incident):
         "actions": actions[:PANEL_ACTIONS],
         "more_actions": len(actions) > PANEL_ACTIONS,
         "can_remediate": remediate,
+        "proposals": proposals,
+        "can_decide": user_has_perm(user, Perm.INCIDENTS_COMMAND),
         **incident_actions(user, incident, verification=active),
     }
     return render_to_string("diagnostics/_incident_panel.html", context, request=request)

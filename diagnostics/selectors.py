@@ -9,13 +9,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from catalog.models import Target
 
 from .actions import registry as action_registry
 from .actions.base import Action
-from .models import ActionRequest, Diagnosis, ProbeRun, Runbook, RunState, Verification
+from .models import (
+    ActionRequest,
+    Diagnosis,
+    ProbeRun,
+    ProposalState,
+    Runbook,
+    RunState,
+    StatusProposal,
+    Verification,
+)
 from .probes import registry
 from .probes.base import Status
 
@@ -168,3 +177,13 @@ def worst_first(runs: list[ProbeRun]) -> list[ProbeRun]:
 
 def _probe_title(name: str) -> str:
     return registry.get(name).title if name in registry else name
+
+
+def pending_proposals_for(incident):
+    """Pending status proposals raised by this incident's probes or about its services."""
+    return (
+        StatusProposal.objects.filter(state=ProposalState.PENDING)
+        .filter(Q(incident=incident) | Q(service__in=incident.services.all()))
+        .select_related("service")
+        .order_by("-updated_at")[:5]
+    )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import action_views, views
+from . import action_views, proposal_views, views
 
 app_name = "diagnostics"
 urlpatterns = [
@@ -27,4 +27,16 @@ urlpatterns = [
     path("actions/<int:pk>/confirm/", action_views.action_confirm, name="action_confirm"),
     path("actions/<int:pk>/approve/", action_views.action_approve, name="action_approve"),
     path("actions/<int:pk>/reject/", action_views.action_reject, name="action_reject"),
+    # Proposed component statuses (issue 9: never published without a commander)
+    path("status-proposals/", proposal_views.proposal_list, name="proposals"),
+    path(
+        "status-proposals/<int:pk>/approve/",
+        proposal_views.proposal_approve_view,
+        name="proposal_approve",
+    ),
+    path(
+        "status-proposals/<int:pk>/dismiss/",
+        proposal_views.proposal_dismiss_view,
+        name="proposal_dismiss",
+    ),
 ]

@@ -13,11 +13,14 @@ def connect() -> None:
 
     from . import panels as diagnostics_panels
     from .metrics import ProbeRunCollector
+    from .services import on_diagnosis_complete
+    from .status_proposals import propose_from_diagnosis
     from .verification import diagnosis_gate
 
     events.subscribe("incident.declared", run_runbook_for_declared_incident)
     gates.register_gate("diagnosis", diagnosis_gate)
     register_scrape_collector(ProbeRunCollector())
+    on_diagnosis_complete(propose_from_diagnosis)
     panels.register_panel(
         "diagnostics",
         diagnostics_panels.render_incident_panel,

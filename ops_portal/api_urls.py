@@ -15,6 +15,7 @@ from diagnostics.api import (
     RunbookViewSet,
     VerificationViewSet,
 )
+from diagnostics.proposal_api import StatusProposalViewSet
 from incidents.api import IncidentViewSet, TaskViewSet
 from maintenance.api import MaintenanceWindowViewSet
 from maintenance.backup_api import BackupCheckViewSet, BackupScheduleViewSet
@@ -39,6 +40,7 @@ router.register("probe-runs", ProbeRunViewSet, basename="probe-run")
 router.register("verifications", VerificationViewSet, basename="verification")
 router.register("actions", ActionViewSet, basename="action")
 router.register("action-policies", ActionPolicyViewSet, basename="action-policy")
+router.register("status-proposals", StatusProposalViewSet, basename="status-proposal")
 router.register("maintenance-windows", MaintenanceWindowViewSet, basename="maintenance-window")
 router.register("backup-checks", BackupCheckViewSet, basename="backup-check")
 router.register("backup-schedules", BackupScheduleViewSet, basename="backup-schedule")

@@ -343,6 +343,7 @@ SPECTACULAR_SETTINGS = {
         "ActionStateEnum": "diagnostics.models.ActionState",
         "MaintenanceWindowStateEnum": "maintenance.models.WindowState",
         "PostmortemStateEnum": "postmortems.models.PostmortemState",
+        "StatusProposalStateEnum": "diagnostics.models.ProposalState",
         "ActionItemStatusEnum": "postmortems.models.ActionStatus",
         "ActionItemPriorityEnum": "postmortems.models.ActionPriority",
         "WindowEventKindEnum": "maintenance.models.WindowEventKind",
@@ -444,3 +445,26 @@ STATUSPAGE_PAGE_ID = env_str("STATUSPAGE_PAGE_ID", "ops-portal")
 # write, and STATUSPAGE_CACHE_SECONDS only bounds how stale a missed invalidation can leave it.
 STATUSPAGE_MAX_AGE_SECONDS = env_int("STATUSPAGE_MAX_AGE_SECONDS", 10, minimum=0)
 STATUSPAGE_CACHE_SECONDS = env_int("STATUSPAGE_CACHE_SECONDS", 60, minimum=1)
+# Subscriptions (docs/statuspage.md, "Subscriptions"): the sender of subscriber emails; at most
+# this many subscribe requests per client IP per hour (429 above); how often beat fans out missed
+# public events and retries due deliveries. DELIVER_INLINE sends in the caller (tests only).
+STATUSPAGE_EMAIL_FROM = env_str("STATUSPAGE_EMAIL_FROM", "status@localhost")
+STATUSPAGE_SUBSCRIBE_PER_HOUR = env_int("STATUSPAGE_SUBSCRIBE_PER_HOUR", 10, minimum=1)
+STATUSPAGE_DELIVERY_SWEEP_SECONDS = env_int("STATUSPAGE_DELIVERY_SWEEP_SECONDS", 30, minimum=5)
+STATUSPAGE_DELIVER_INLINE = env_bool("STATUSPAGE_DELIVER_INLINE", False)
+
+# --- Email (Django's backend; status page subscribers today) ----------------------------------
+# Outside production the console backend prints messages instead of needing an SMTP server.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# A hung SMTP server must not hold a delivery past its stuck-row deadline.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)

@@ -136,8 +136,12 @@ class TestVerifiedResolution:
         incident.refresh_from_db()
         assert found.state == VerificationState.FAILED
         assert incident.status == Status.INVESTIGATING
-        failed = TimelineEvent.objects.filter(incident=incident).order_by("-seq").first()
-        assert failed.data["phase"] == "verification_failed"
+        # The failure is announced; the critical result also proposes a status (unpublished).
+        proposed, failed = TimelineEvent.objects.filter(incident=incident).order_by("-seq")[:2]
+        assert (failed.data["phase"], proposed.data["phase"]) == (
+            "verification_failed",
+            "status_proposed",
+        )
         assert failed.body == (
             f"Verification failed (4 probes: 1 critical, 3 ok): {incident.ref} stays investigating."
         )

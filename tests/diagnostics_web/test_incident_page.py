@@ -72,8 +72,10 @@ def test_timeline_shows_each_result_and_the_summary_with_words_and_links(
     client.force_login(viewer)
     html = client.get(reverse("incidents:timeline", args=[incident.number])).content.decode()
     probe_events = html.split('class="event event-probe_result')[1:]
-    assert len(probe_events) == 4  # started, two results, summary
-    started, first, second, summary = probe_events
+    # started, two results, summary, and the status the critical result proposes (unpublished)
+    assert len(probe_events) == 5
+    started, first, second, summary, proposed = probe_events
+    assert "Not published until a commander approves it" in proposed
     assert "Started" in started and reverse("diagnostics:diagnosis", args=[diagnosis.pk]) in started
     assert "event-pstatus-critical" in first and ">Critical</span>" in first
     assert "Step 1</strong> on Checkout / api: 2 of 5 pods ready" in first
