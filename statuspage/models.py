@@ -148,3 +148,23 @@ class SubscriberDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_key} → {self.subscriber_id}: {self.state}"
+
+
+class StaleComponentFlag(models.Model):
+    """A component left non-operational without a public update for too long, flagged to admins
+    once per episode (`since` = when it became non-operational)."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="stale_flags")
+    status = models.CharField(max_length=32, choices=ComponentStatus.choices)
+    since = models.DateTimeField()
+    flagged_at = models.DateTimeField(default=timezone.now)
+    outbox_event_id = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-flagged_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "since"], name="stale_flag_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.status} since {self.since:%Y-%m-%d %H:%M}"
