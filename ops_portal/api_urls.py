@@ -17,6 +17,7 @@ from diagnostics.api import (
 )
 from diagnostics.proposal_api import StatusProposalViewSet
 from incidents.api import IncidentViewSet, TaskViewSet
+from insights.api import InsightsView
 from maintenance.api import MaintenanceWindowViewSet
 from maintenance.backup_api import BackupCheckViewSet, BackupScheduleViewSet
 from maintenance.procedure_api import ChecklistTemplateViewSet, IncidentProcedureViewSet
@@ -49,4 +50,8 @@ router.register("incident-procedures", IncidentProcedureViewSet, basename="incid
 router.register("postmortems", PostmortemViewSet, basename="postmortem")
 router.register("action-items", ActionItemViewSet, basename="action-item")
 
-urlpatterns = [path("me/", MeView.as_view(), name="api-me"), *router.urls]
+urlpatterns = [
+    path("me/", MeView.as_view(), name="api-me"),
+    path("insights/", InsightsView.as_view(), name="api-insights"),
+    *router.urls,
+]

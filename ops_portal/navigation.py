@@ -26,6 +26,7 @@ NAV_ITEMS = (
     NavItem("Diagnostics", "diagnostics:list", Perm.DIAGNOSTICS_READ),
     NavItem("Maintenance", "maintenance:list", Perm.MAINTENANCE_READ),
     NavItem("Postmortems", "postmortems:list", Perm.POSTMORTEMS_READ),
+    NavItem("Insights", "insights:dashboard", Perm.INSIGHTS_READ),
     NavItem("Services", "catalog:service-list", Perm.CATALOG_READ),
     NavItem("Status page", "statuspage:home", None),
 )

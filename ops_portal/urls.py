@@ -21,6 +21,8 @@ urlpatterns = [
     path("alerts/", include("alerts.urls")),
     path("diagnostics/", include("diagnostics.urls")),
     path("maintenance/", include("maintenance.urls")),
+    path("insights/", include("insights.urls")),
+    path("postmortems/", include("postmortems.urls")),
     # The public status page and its Statuspage v2 JSON (before the `^api/` catch-all).
     path("", include("statuspage.urls")),
     path("api/v1/", include("ops_portal.api_urls")),

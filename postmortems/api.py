@@ -281,7 +281,9 @@ class PostmortemViewSet(
     def submit(self, request, pk=None):
         return self._move(services.postmortem_submit, request)
 
-    @extend_schema(request=SendBackSerializer, responses={200: PostmortemDetailSerializer, **ERRORS})
+    @extend_schema(
+        request=SendBackSerializer, responses={200: PostmortemDetailSerializer, **ERRORS}
+    )
     @action(detail=True, methods=["post"], url_path="return")
     def send_back(self, request, pk=None):
         data = SendBackSerializer(data=request.data)

@@ -260,6 +260,7 @@ def snapshot(postmortem: Postmortem) -> dict:
             "services": [s.name for s in incident.services.all()],
         },
         "owner": postmortem.owner.get_username() if postmortem.owner else "",
+        "due_at": postmortem.due_at.isoformat(),
         "impact_started_at": (
             postmortem.impact_started_at.isoformat() if postmortem.impact_started_at else None
         ),
@@ -275,6 +276,7 @@ def snapshot(postmortem: Postmortem) -> dict:
                 "due_date": item.due_date.isoformat() if item.due_date else None,
                 "priority": item.priority,
                 "status": item.status,
+                "wont_do_reason": item.wont_do_reason,
                 "external_url": item.external_url,
             }
             for item in postmortem.action_items.select_related("owner").order_by("id")

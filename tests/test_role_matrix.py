@@ -64,6 +64,11 @@ PAGE_MATRIX = {
     "maintenance:backup-list": dict(
         anonymous=302, viewer=200, responder=200, commander=200, admin=200
     ),
+    # Postmortems: every role reads; writing and publishing: tests/postmortems_web.
+    "postmortems:list": dict(anonymous=302, viewer=200, responder=200, commander=200, admin=200),
+    "postmortems:action-items": dict(
+        anonymous=302, viewer=200, responder=200, commander=200, admin=200
+    ),
     # The public status page: everyone, signed in or not.
     "statuspage:home": dict(anonymous=200, viewer=200, responder=200, commander=200, admin=200),
 }
