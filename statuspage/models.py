@@ -162,9 +162,7 @@ class StaleComponentFlag(models.Model):
 
     class Meta:
         ordering = ["-flagged_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["service", "since"], name="stale_flag_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["service", "since"], name="stale_flag_once")]
 
     def __str__(self) -> str:
         return f"{self.service_id} {self.status} since {self.since:%Y-%m-%d %H:%M}"
