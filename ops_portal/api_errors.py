@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+from django.db import DataError
 from django.http import JsonResponse
 from rest_framework import exceptions
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -18,7 +20,22 @@ def _code(exc: exceptions.APIException) -> str:
     return codes if isinstance(codes, str) else exc.default_code
 
 
+def _nul_in_input(exc) -> bool:
+    """A lookup with a NUL character: PostgreSQL text cannot hold one, so psycopg refuses the
+    query before it is sent. The input is bad, not the server: any field, filter or related
+    slug can carry it, so it is answered here once rather than in every serializer."""
+    return isinstance(exc, DataError) and "NUL (0x00)" in str(exc)
+
+
 def exception_handler(exc, context):
+    if _nul_in_input(exc):
+        return Response(
+            {
+                "type": "invalid_input",
+                "detail": "Text in the request may not contain NUL (0x00) characters.",
+            },
+            status=400,
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
