@@ -246,3 +246,13 @@ def _percentile(samples: list[float], percent: float) -> float:
         return 0.0
     rank = max(1, math.ceil(percent / 100 * len(samples)))
     return samples[rank - 1]
+
+
+def choose_client(kind: str, *, threads: int, connections: int, workdir: Path):
+    """wrk when installed (`kind` "auto" or "wrk"), else the Python client ("python" forces it)."""
+    wrk = WrkClient.find()
+    if kind == "wrk" and not wrk:
+        raise BenchError("--client wrk, but wrk is not installed (apt-get install wrk)")
+    if kind != "python" and wrk:
+        return WrkClient(wrk, threads=threads, connections=connections, workdir=workdir)
+    return PythonClient(connections=connections)

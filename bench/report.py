@@ -73,11 +73,30 @@ def table(rows: list[Row], baseline: LoadResult) -> str:
     return "\n".join(lines)
 
 
-def write_json(payload: dict, path: Path | None = None) -> Path:
+def write_json(payload: dict, path: Path | None = None, *, keep: tuple[str, ...] = ()) -> Path:
+    """Write `payload`; the `keep` sections of the file already there survive (parts of the
+    benchmark that share a file but were not run this time keep their last figures)."""
     path = path or RESULTS_DIR / "latest.json"
+    kept = {key: value for key, value in read_json(path).items() if key in keep}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2) + "\n")
+    path.write_text(json.dumps({**kept, **payload}, indent=2) + "\n")
     return path
+
+
+def merge_json(section: str, payload: dict, path: Path | None = None) -> Path:
+    """Put `payload` under `section` of the results file, leaving the rest as it is."""
+    path = path or RESULTS_DIR / "latest.json"
+    return write_json({**read_json(path), section: payload}, path)
+
+
+def read_json(path: Path) -> dict:
+    """The results file as a dict; empty when missing or unreadable (a half-written file from
+    an interrupted run must not stop the next one)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def machine() -> dict:

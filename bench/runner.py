@@ -7,7 +7,6 @@ divided by (ARCHITECTURE.md §7: never compare against a slower baseline).
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import shutil
 import signal
@@ -16,12 +15,18 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import alert_storm, portal, probe_fanout, report
+from bench import alert_storm, portal, probe_fanout, report, status_surge
 from bench.errors import BenchError
-from bench.load import LoadResult, PythonClient, Target, WrkClient, fetch
-from bench.servers import Server, bind_loopback, free_port, gunicorn_executable, procfile_command
+from bench.load import LoadResult, Target, choose_client, fetch
+from bench.servers import (
+    BASELINE_PATH,
+    Server,
+    baseline_server,
+    free_ports,
+    start_both,
+    web_server,
+)
 
-BASELINE_PATH = "/hello"
 # Two baseline runs further apart than this mean the machine was busy during the run.
 NOISY_SPREAD = 0.15
 # (label, path, auth): what the portal is measured on.
@@ -36,9 +41,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Measure the portal (Procfile `web`) against a bare Django baseline: "
-        "the HTTP endpoints, the alert storm (Procfile `web` + `worker` on PostgreSQL and "
+        "the HTTP endpoints, the status surge (the public status page under 50 clients, on "
+        "PostgreSQL and Redis), the alert storm (Procfile `web` + `worker` on PostgreSQL and "
         "Redis), then the probe fan-out (Procfile `probes`). See bench/README.md.",
     )
+    surge = parser.add_mutually_exclusive_group()
+    surge.add_argument("--surge-only", action="store_true", help="run only the status surge")
+    surge.add_argument("--skip-surge", action="store_true", help="skip the status surge")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--storm-only", action="store_true", help="run only the alert storm")
     which.add_argument("--skip-storm", action="store_true", help="skip the alert storm")
@@ -56,13 +65,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="load client: wrk when installed (auto), else Python threads",
     )
     parser.add_argument("--skip-pages", action="store_true", help="measure no HTML page")
+    status_surge.add_arguments(parser)
     alert_storm.add_arguments(parser)
     probe_fanout.add_arguments(parser)
     args = parser.parse_args(argv)
-    if args.storm_only and args.fanout_only:
-        parser.error("--storm-only and --fanout-only exclude each other")
+    if args.surge_only + args.storm_only + args.fanout_only > 1:
+        parser.error("--surge-only, --storm-only and --fanout-only exclude each other")
     if args.duration < 1 or args.warmup < 0 or args.connections < 1 or args.threads < 1:
         parser.error("--duration and --connections/--threads must be >= 1, --warmup >= 0")
+    status_surge.check_arguments(parser, args)
     alert_storm.check_arguments(parser, args)
     probe_fanout.check_arguments(parser, args)
     return args
@@ -85,21 +96,27 @@ def main(argv: list[str] | None = None) -> int:
     servers: list[Server] = []
     try:
         status = 0
-        if not (args.storm_only or args.fanout_only):
+        if not (args.surge_only or args.storm_only or args.fanout_only):
             try:
                 status = _run(args, workdir / "http", servers)
             except BenchError as exc:
                 say(f"error: {exc}")
                 status = 1
             _stop_all(servers)
-        if not (args.skip_storm or args.fanout_only):
+        if not (args.skip_surge or args.storm_only or args.fanout_only):
+            try:
+                status = max(status, status_surge.run(args, workdir / "surge", servers))
+            except BenchError as exc:
+                say(f"surge error: {exc}")
+                status = 1
+        if not (args.skip_storm or args.surge_only or args.fanout_only):
             try:
                 status = max(status, alert_storm.run(args, workdir / "storm", servers))
             except BenchError as exc:
                 say(f"storm error: {exc}")
                 status = 1
         # Last: it loads Django into this process (to start probe sets as the portal does).
-        if not (args.skip_fanout or args.storm_only):
+        if not (args.skip_fanout or args.surge_only or args.storm_only):
             try:
                 status = max(status, probe_fanout.run(args, workdir / "fanout", servers))
             except BenchError as exc:
@@ -124,29 +141,13 @@ def _stop_all(servers: list[Server]) -> None:
         server.stop()
 
 
-def _choose_client(args: argparse.Namespace, workdir: Path):
-    wrk = WrkClient.find()
-    if args.client == "wrk" and not wrk:
-        raise BenchError("--client wrk, but wrk is not installed (apt-get install wrk)")
-    if args.client != "python" and wrk:
-        return WrkClient(wrk, threads=args.threads, connections=args.connections, workdir=workdir)
-    return PythonClient(connections=args.connections)
-
-
-def _ports(count: int) -> list[int]:
-    ports: set[int] = set()
-    for _ in range(count * 10):
-        ports.add(free_port())
-        if len(ports) == count:
-            return sorted(ports)
-    raise BenchError("could not find free ports on 127.0.0.1")
-
-
 def _run(args: argparse.Namespace, workdir: Path, servers: list[Server]) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     machine = report.machine()  # before the servers start: the load average says how quiet it was
-    client = _choose_client(args, workdir)
-    baseline_port, portal_port = _ports(2)
+    client = choose_client(
+        args.client, threads=args.threads, connections=args.connections, workdir=workdir
+    )
+    baseline_port, portal_port = free_ports(2)
     env = portal.portal_env(workdir / "var", portal_port)
     backends = portal.backends(env)
 
@@ -207,7 +208,8 @@ def _run(args: argparse.Namespace, workdir: Path, servers: list[Server]) -> int:
             },
             "portal": {"command": _display_command(web.argv), "procfile": "web"},
             "endpoints": [row.as_json(best) for row in all_rows],
-        }
+        },
+        keep=(status_surge.RESULTS_SECTION,),
     )
     print(f"results: {path}")
     failed = [row for row in rows if row.failure and not row.failure.startswith("skipped")]
@@ -220,31 +222,9 @@ def _start_servers(
     env: dict[str, str], baseline_port: int, portal_port: int, workdir: Path, servers: list
 ) -> tuple[Server, Server]:
     """Start the baseline and the portal's Procfile `web` line; return once both answer."""
-    gunicorn = gunicorn_executable()
-    baseline_argv = [
-        gunicorn,
-        "bench.hello_wsgi:application",
-        "--bind",
-        f"127.0.0.1:{baseline_port}",
-        "--workers",
-        "2",
-        "--worker-class",
-        "sync",
-    ]
-    baseline_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.hello_settings"}
-    portal_argv = bind_loopback(procfile_command("web", env), portal_port)
-    if portal_argv[0] != "gunicorn":
-        raise BenchError(f"Procfile `web` no longer starts gunicorn: {shlex.join(portal_argv)}")
-    portal_argv[0] = gunicorn
-
-    baseline = Server("baseline", baseline_argv, baseline_env, baseline_port, workdir / "b.log")
-    web = Server("portal", portal_argv, env, portal_port, workdir / "portal.log")
-    for server in (baseline, web):
-        say(f"starting {server.name} on 127.0.0.1:{server.port}")
-        servers.append(server)
-        server.start()
-    baseline.wait_ready(BASELINE_PATH)
-    web.wait_ready("/health")
+    baseline = baseline_server(baseline_port, workdir / "b.log")
+    web = web_server(env, portal_port, workdir / "portal.log")
+    start_both(baseline, web, servers, say)
     return baseline, web
 
 

@@ -22,6 +22,7 @@ from bench.errors import BenchError
 from bench.load import fetch
 
 ROOT = Path(__file__).resolve().parent.parent
+BASELINE_PATH = "/hello"
 # Not resolved: the virtualenv's bin/ holds the gunicorn script, its python may be a symlink.
 VENV_BIN = Path(sys.executable).parent
 
@@ -33,6 +34,16 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports on 127.0.0.1, sorted."""
+    ports: set[int] = set()
+    for _ in range(count * 10):
+        ports.add(free_port())
+        if len(ports) == count:
+            return sorted(ports)
+    raise BenchError("could not find free ports on 127.0.0.1")
 
 
 def gunicorn_executable() -> str:
@@ -148,3 +159,39 @@ class Server:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def baseline_server(port: int, log_path: Path, name: str = "baseline") -> Server:
+    """ARCHITECTURE.md §7's baseline: a bare Django JSON view, gunicorn, 2 sync workers."""
+    argv = [
+        gunicorn_executable(),
+        "bench.hello_wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--worker-class",
+        "sync",
+    ]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.hello_settings"}
+    return Server(name, argv, env, port, log_path)
+
+
+def web_server(env: Mapping[str, str], port: int, log_path: Path, name: str = "portal") -> Server:
+    """The Procfile's `web` line as production runs it, bound to 127.0.0.1:port."""
+    argv = bind_loopback(procfile_command("web", env), port)
+    if argv[0] != "gunicorn":
+        raise BenchError(f"Procfile `web` no longer starts gunicorn: {shlex.join(argv)}")
+    argv[0] = gunicorn_executable()
+    return Server(name, argv, env, port, log_path)
+
+
+def start_both(baseline: Server, web: Server, servers: list[Server], say) -> None:
+    """Start the baseline and the portal; return once both answer (`servers` gets both first,
+    so the caller's cleanup stops them whatever happens)."""
+    for server in (baseline, web):
+        say(f"starting {server.name} on 127.0.0.1:{server.port}")
+        servers.append(server)
+        server.start()
+    baseline.wait_ready(BASELINE_PATH)
+    web.wait_ready("/health")
