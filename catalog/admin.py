@@ -1,7 +1,8 @@
 from django import forms
 from django.contrib import admin
 
-from .models import Service, ServiceGroup, Target
+from .models import ComponentStatus, Service, ServiceGroup, Target
+from .services import service_set_status
 
 
 class TargetForm(forms.ModelForm):
@@ -32,6 +33,14 @@ class ServiceAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     list_select_related = ("group", "owner_team")
     inlines = [TargetInline]
+
+    def save_model(self, request, obj, form, change):
+        # The status goes through service_set_status so the change is recorded (uptime
+        # history): save the rest with the status the row had, then set the new one.
+        status = obj.status
+        obj.status = form.initial.get("status", ComponentStatus.OPERATIONAL)
+        super().save_model(request, obj, form, change)
+        service_set_status(service=obj, status=status, now=None if change else obj.created_at)
 
 
 @admin.register(Target)

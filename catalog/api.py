@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import django_filters
+from django.db import transaction
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers, viewsets
 
 from accounts.models import Team
 from accounts.permissions import Perm
 
-from .models import Service, ServiceGroup, Target, TargetKind
-from .services import target_create, target_update
+from .models import ComponentStatus, Service, ServiceGroup, Target, TargetKind
+from .services import service_set_status, target_create, target_update
 from .target_configs import CONFIG_SCHEMAS, TargetConfigError, validate_target_config
 
 READ = [Perm.CATALOG_READ]
@@ -61,6 +62,22 @@ class ServiceSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+    # The status goes through service_set_status so the change is recorded (uptime history);
+    # a new service starts operational and takes its given status at its creation time.
+    @transaction.atomic
+    def create(self, validated_data):
+        status = validated_data.pop("status", ComponentStatus.OPERATIONAL)
+        service = super().create(validated_data)
+        return service_set_status(service=service, status=status, now=service.created_at)
+
+    @transaction.atomic
+    def update(self, instance, validated_data):
+        status = validated_data.pop("status", None)
+        service = super().update(instance, validated_data)
+        if status is not None:
+            service_set_status(service=service, status=status)
+        return service
 
 
 @extend_schema_field(

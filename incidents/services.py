@@ -360,7 +360,7 @@ def public_update_post(
             component_status = ComponentStatus(component_status)
             for service in incident.services.select_for_update().order_by("pk"):
                 old = service.status
-                service_set_status(service=service, status=component_status)
+                service_set_status(service=service, status=component_status, now=now)
                 affected.append(
                     {
                         "code": str(service.pk),

@@ -479,7 +479,7 @@ def window_start(
         # its services' alerts from paging (the suppression check looks at the window itself).
         window.statuses_before = {str(s.pk): s.status for s in services}
         for service in services:
-            service_set_status(service=service, status=ComponentStatus.UNDER_MAINTENANCE)
+            service_set_status(service=service, status=ComponentStatus.UNDER_MAINTENANCE, now=now)
     window.started_at = now
     window.before_snapshot = snapshots.snapshot_start(window, services, "before", by=by)
     window.save()
@@ -544,7 +544,7 @@ def window_complete(
         )
     window.completed_at = now
     window.save()
-    _restore_statuses(window)
+    _restore_statuses(window, now=now)
     _log_state(window, previous, by, now)
     notices.notify(window, NoticeKind.END, window.completed_at, now=now)
     return window
@@ -564,7 +564,7 @@ def window_cancel(*, window: MaintenanceWindow, by, reason: str = "", now=None):
     return window
 
 
-def _restore_statuses(window: MaintenanceWindow) -> None:
+def _restore_statuses(window: MaintenanceWindow, *, now: datetime) -> None:
     """Give each service back the status it had, unless something else changed it meanwhile
     (an incident update) or another window still holds it under maintenance."""
     if not window.statuses_before:
@@ -580,7 +580,7 @@ def _restore_statuses(window: MaintenanceWindow) -> None:
         before = window.statuses_before.get(str(service.pk), ComponentStatus.OPERATIONAL)
         if before == ComponentStatus.UNDER_MAINTENANCE:
             before = ComponentStatus.OPERATIONAL
-        service_set_status(service=service, status=before)
+        service_set_status(service=service, status=before, now=now)
 
 
 @transaction.atomic

@@ -86,6 +86,21 @@ def _schedule_periodic_tasks(sender: Celery, **_kwargs) -> None:
         sender.signature("postmortems.sweep"),
         name="create missed postmortems, remind owners of due postmortems and action items",
     )
+    sender.add_periodic_task(
+        settings.STATUSPAGE_DELIVERY_SWEEP_SECONDS,
+        sender.signature("statuspage.subscriptions_sweep"),
+        name="fan out missed status page notices, retry due subscriber deliveries",
+    )
+    sender.add_periodic_task(
+        300,
+        sender.signature("statuspage.uptime_refresh"),
+        name="recompute the status page's uptime days that can have changed",
+    )
+    sender.add_periodic_task(
+        300,
+        sender.signature("statuspage.stale_flags"),
+        name="flag components left non-operational without a public update",
+    )
 
 
 @worker_ready.connect

@@ -447,9 +447,13 @@ STATUSPAGE_MAX_AGE_SECONDS = env_int("STATUSPAGE_MAX_AGE_SECONDS", 10, minimum=0
 STATUSPAGE_CACHE_SECONDS = env_int("STATUSPAGE_CACHE_SECONDS", 60, minimum=1)
 # Subscriptions (docs/statuspage.md, "Subscriptions"): the sender of subscriber emails; at most
 # this many subscribe requests per client IP per hour (429 above); how often beat fans out missed
-# public events and retries due deliveries. DELIVER_INLINE sends in the caller (tests only).
+# public events and retries due deliveries. DELIVER_INLINE fans out and sends in the caller instead
+# of a worker (tests only).
 STATUSPAGE_EMAIL_FROM = env_str("STATUSPAGE_EMAIL_FROM", "status@localhost")
 STATUSPAGE_SUBSCRIBE_PER_HOUR = env_int("STATUSPAGE_SUBSCRIBE_PER_HOUR", 10, minimum=1)
+# Proxies in front of `web` that append to X-Forwarded-For (0: the client is REMOTE_ADDR); behind
+# an Ingress set 1, or every visitor shares the proxy's address and its limit.
+STATUSPAGE_TRUSTED_PROXIES = env_int("STATUSPAGE_TRUSTED_PROXIES", 0, minimum=0)
 STATUSPAGE_DELIVERY_SWEEP_SECONDS = env_int("STATUSPAGE_DELIVERY_SWEEP_SECONDS", 30, minimum=5)
 STATUSPAGE_DELIVER_INLINE = env_bool("STATUSPAGE_DELIVER_INLINE", False)
 

@@ -4,11 +4,16 @@ from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 from drf_spectacular.views import SpectacularSwaggerView
 
+from statuspage.models import PageConfig
+
 
 def home(request):
-    """Send people to the service overview once signed in, to the login page otherwise."""
+    """Send people to the service overview once signed in; anonymous visitors to the login
+    page, or to the public status page when the admins configured that."""
     if request.user.is_authenticated:
         return redirect("catalog:service-list")
+    if PageConfig.current().home_for_anonymous:
+        return redirect("statuspage:home")
     return redirect("login")
 
 

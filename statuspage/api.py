@@ -14,7 +14,13 @@ from django.http import HttpRequest, HttpResponse
 
 from .responses import JSON, cached_response, public_read
 from .selectors import PageSnapshot, page_snapshot
-from .v2 import components_body, scheduled_maintenances_body
+from .v2 import (
+    components_body,
+    incidents_body,
+    scheduled_maintenances_body,
+    status_body,
+    summary_body,
+)
 
 
 def _serve(
@@ -51,4 +57,28 @@ def scheduled_maintenances_active(request):
         request,
         "scheduled-maintenances/active",
         lambda snapshot: scheduled_maintenances_body(snapshot, which="active"),
+    )
+
+
+@public_read(json=True)
+def summary(request):
+    return _serve(request, "summary", summary_body)
+
+
+@public_read(json=True)
+def status(request):
+    return _serve(request, "status", status_body)
+
+
+@public_read(json=True)
+def incidents(request):
+    return _serve(request, "incidents", incidents_body)
+
+
+@public_read(json=True)
+def incidents_unresolved(request):
+    return _serve(
+        request,
+        "incidents/unresolved",
+        lambda snapshot: incidents_body(snapshot, unresolved=True),
     )

@@ -7,6 +7,13 @@ class StatuspageConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import invalidation
+        from incidents import events
+
+        from . import invalidation, stale
+        from .subscriptions import wiring as subscription_wiring
+        from .uptime import hooks as uptime_hooks
 
         invalidation.connect()
+        events.register_topic(stale.STALE_TOPIC)
+        uptime_hooks.connect()
+        subscription_wiring.connect()

@@ -6,6 +6,7 @@ maintenance in their apps. Everything here is public-facing configuration or der
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -35,8 +36,9 @@ class PageConfig(models.Model):
 
     @classmethod
     def current(cls) -> PageConfig:
-        config, _created = cls.objects.get_or_create(pk=1)
-        return config
+        """The configuration row, or the defaults (STATUSPAGE_NAME) until an admin saves one:
+        one read, never a write on a public GET."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1, name=settings.STATUSPAGE_NAME)
 
 
 class UptimeDay(models.Model):

@@ -2,7 +2,7 @@
 
 Field names, enums and shapes are an outside contract: existing widgets and monitors read
 them by changing only the base URL. Ids are strings, timestamps ISO 8601 with the page's
-offset. Issue 9 adds `status`, `incidents` and `summary` bodies next to these.
+offset.
 """
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from .branding import branding
 from .selectors import (
+    IncidentUpdate,
     PageSnapshot,
     PublicComponent,
     PublicGroup,
+    PublicIncident,
     PublicMaintenance,
     PublicUpdate,
 )
@@ -35,7 +38,7 @@ def timestamp(moment: datetime | None) -> str | None:
 def page(snapshot: PageSnapshot) -> dict:
     return {
         "id": settings.STATUSPAGE_PAGE_ID,
-        "name": settings.STATUSPAGE_NAME,
+        "name": branding().name,
         "url": absolute_url(reverse("statuspage:home")),
         "time_zone": settings.TIME_ZONE,
         "updated_at": timestamp(snapshot.updated_at),
@@ -65,14 +68,16 @@ def component(item: PublicComponent | PublicGroup) -> dict:
     return body
 
 
-def _update(maintenance: PublicMaintenance, update: PublicUpdate) -> dict:
+def _update(
+    parent: PublicMaintenance | PublicIncident, update: PublicUpdate | IncidentUpdate
+) -> dict:
     return {
         "id": update.id,
-        "incident_id": maintenance.id,
+        "incident_id": parent.id,
         "status": update.status,
         "body": update.body,
         "created_at": timestamp(update.created_at),
-        "updated_at": timestamp(update.created_at),  # log entries are immutable
+        "updated_at": timestamp(update.created_at),  # log and timeline entries are immutable
         "display_at": timestamp(update.created_at),
         "affected_components": [
             {
@@ -107,6 +112,28 @@ def scheduled_maintenance(maintenance: PublicMaintenance) -> dict:
     }
 
 
+def incident(item: PublicIncident) -> dict:
+    return {
+        "id": item.id,
+        "name": item.name,
+        "status": item.status,
+        "impact": item.impact,
+        "created_at": timestamp(item.created_at),
+        "updated_at": timestamp(item.updated_at),
+        "monitoring_at": timestamp(item.monitoring_at),
+        "resolved_at": timestamp(item.resolved_at),
+        "started_at": timestamp(item.started_at),
+        "shortlink": absolute_url(reverse("statuspage:incident", args=[item.number])),
+        "page_id": settings.STATUSPAGE_PAGE_ID,
+        "incident_updates": [_update(item, update) for update in item.updates],
+        "components": [component(c) for c in item.components],
+    }
+
+
+def status(snapshot: PageSnapshot) -> dict:
+    return {"indicator": snapshot.status.indicator, "description": snapshot.status.description}
+
+
 # --- Endpoint bodies --------------------------------------------------------------------------
 
 
@@ -128,5 +155,29 @@ def scheduled_maintenances_body(snapshot: PageSnapshot, *, which: str = "all") -
         "page": page(snapshot),
         "scheduled_maintenances": [
             scheduled_maintenance(m) for m in snapshot.maintenances if chosen(m)
+        ],
+    }
+
+
+def status_body(snapshot: PageSnapshot) -> dict:
+    return {"page": page(snapshot), "status": status(snapshot)}
+
+
+def incidents_body(snapshot: PageSnapshot, *, unresolved: bool = False) -> dict:
+    """The 50 most recent public incidents, unresolved first; or only the unresolved ones."""
+    chosen = snapshot.unresolved if unresolved else snapshot.incidents
+    return {"page": page(snapshot), "incidents": [incident(item) for item in chosen]}
+
+
+def summary_body(snapshot: PageSnapshot) -> dict:
+    """Everything a widget needs in one read: unresolved incidents, upcoming and active
+    maintenance (newest scheduled first, as in scheduled-maintenances.json)."""
+    return {
+        "page": page(snapshot),
+        "status": status(snapshot),
+        "components": [component(item) for item in snapshot.components.in_page_order()],
+        "incidents": [incident(item) for item in snapshot.unresolved],
+        "scheduled_maintenances": [
+            scheduled_maintenance(m) for m in snapshot.maintenances if m.is_active or m.is_upcoming
         ],
     }

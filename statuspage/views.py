@@ -6,13 +6,13 @@ anything per-visitor into a cached, shared page.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from catalog.models import STATUS_SEVERITY, ComponentStatus
 
+from .branding import page_context
 from .responses import HTML, cached_response, public_read
 from .selectors import PublicComponents, page_snapshot, public_maintenance
 
@@ -36,10 +36,12 @@ def home(request: HttpRequest) -> HttpResponse:
         return render_to_string(
             "statuspage/home.html",
             {
-                "page_name": settings.STATUSPAGE_NAME,
+                **page_context(),
                 "status": snapshot.status,
                 "not_operational": _not_operational(snapshot.components),
                 "components": snapshot.components,
+                "uptimes": snapshot.uptime,
+                "incidents": snapshot.unresolved,
                 "active": snapshot.active,
                 "upcoming": snapshot.upcoming,
                 "updated_at": snapshot.updated_at,
@@ -60,7 +62,7 @@ def maintenance_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return render_to_string(
             "statuspage/maintenance_detail.html",
             {
-                "page_name": settings.STATUSPAGE_NAME,
+                **page_context(),
                 "maintenance": maintenance,
                 "now": timezone.now(),
             },

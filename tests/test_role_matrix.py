@@ -69,6 +69,12 @@ PAGE_MATRIX = {
     "postmortems:action-items": dict(
         anonymous=302, viewer=200, responder=200, commander=200, admin=200
     ),
+    # Status page administration: admins only.
+    "statuspage:settings": dict(anonymous=302, viewer=403, responder=403, commander=403, admin=200),
+    "statuspage:subscribers-admin": dict(
+        anonymous=302, viewer=403, responder=403, commander=403, admin=200
+    ),
+    "insights:dashboard": dict(anonymous=302, viewer=200, responder=200, commander=200, admin=200),
     # The public status page: everyone, signed in or not.
     "statuspage:home": dict(anonymous=200, viewer=200, responder=200, commander=200, admin=200),
 }

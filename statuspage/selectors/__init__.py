@@ -5,8 +5,8 @@ instances: the templates and the Statuspage serializers cannot reach a field tha
 here. Never copied: owners, rollback plans, checklists, internal log entries, the catalog's
 service descriptions, internal services, internal or cancelled windows.
 
-One module per kind of public object; issue 9 adds incidents next to maintenance and into the
-snapshot.
+One module per kind of public object: components, maintenance, incidents (public updates and
+public titles only), the history feed's entries; the snapshot reads them together.
 """
 
 from .components import (
@@ -16,6 +16,13 @@ from .components import (
     group_component_id,
     public_components,
     service_component_id,
+)
+from .incidents import (
+    INCIDENTS_LIMIT,
+    IncidentUpdate,
+    PublicIncident,
+    incident_public_id,
+    public_incident,
 )
 from .maintenance import (
     MAINTENANCE_LIMIT,
@@ -27,17 +34,22 @@ from .maintenance import (
 from .snapshot import PageSnapshot, page_snapshot
 
 __all__ = [
+    "INCIDENTS_LIMIT",
     "MAINTENANCE_LIMIT",
     "AffectedComponent",
+    "IncidentUpdate",
     "PageSnapshot",
     "PublicComponent",
     "PublicComponents",
     "PublicGroup",
+    "PublicIncident",
     "PublicMaintenance",
     "PublicUpdate",
     "group_component_id",
+    "incident_public_id",
     "page_snapshot",
     "public_components",
+    "public_incident",
     "public_maintenance",
     "service_component_id",
 ]

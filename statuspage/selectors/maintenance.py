@@ -32,6 +32,10 @@ class AffectedComponent:
     old_status: str
     new_status: str
 
+    @property
+    def new_status_label(self) -> str:
+        return ComponentStatus(self.new_status).label
+
 
 @dataclass(frozen=True)
 class PublicUpdate:
@@ -127,8 +131,20 @@ def windows_for_page() -> list[MaintenanceWindow]:
     return open_windows + completed
 
 
-def _affected(raw, components: PublicComponents) -> tuple[AffectedComponent, ...]:
-    """The allow-listed part of a log entry's `affected_components`: public components only."""
+def completed_windows_between(start: datetime, end: datetime, *, limit: int) -> list:
+    """Public windows completed in [start, end), most recent first (history pages)."""
+    return list(
+        _public_windows()
+        .filter(state=WindowState.COMPLETED, completed_at__gte=start, completed_at__lt=end)
+        .order_by("-completed_at", "-id")[:limit]
+    )
+
+
+def affected_components(raw, components: PublicComponents) -> tuple[AffectedComponent, ...]:
+    """The allow-listed part of an update's `affected_components`: public components only.
+
+    Shared by maintenance log entries and incidents' public updates (same shape).
+    """
     if not isinstance(raw, list):
         return ()
     valid = set(ComponentStatus.values)
@@ -181,7 +197,7 @@ def _public_updates(
                 status=str(status),
                 body=body,
                 created_at=created_at,
-                affected_components=_affected(affected, components),
+                affected_components=affected_components(affected, components),
             )
         )
     return {window_id: tuple(reversed(items)) for window_id, items in updates.items()}
