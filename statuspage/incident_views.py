@@ -16,6 +16,7 @@ from .branding import page_context
 from .responses import HTML, cached_response, public_read
 from .selectors import public_components, public_incident
 from .selectors.history import month_history
+from .selectors.postmortem import public_postmortem
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 # History starts here: bounds the months (and so the cache entries) a visitor can ask for.
@@ -47,7 +48,12 @@ def incident_detail(request: HttpRequest, number: int) -> HttpResponse:
             raise Http404("No such incident")
         return render_to_string(
             "statuspage/incident_detail.html",
-            {**page_context(), "incident": incident, "now": timezone.now()},
+            {
+                **page_context(),
+                "incident": incident,
+                "postmortem": public_postmortem(number),
+                "now": timezone.now(),
+            },
         )
 
     return cached_response(request, f"html:incident:{number}", build, content_type=HTML, cors=False)

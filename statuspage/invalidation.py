@@ -16,6 +16,7 @@ from catalog.models import Service, ServiceGroup
 from incidents.models import Incident, TimelineEvent
 from maintenance.models import MaintenanceWindow, WindowEvent
 from ops_portal.timeline import Visibility
+from postmortems.models import PostmortemRevision
 
 from .cache import invalidate_now_and_on_commit
 from .models import PageConfig
@@ -63,6 +64,10 @@ def connect() -> None:
         _window_event_saved, sender=WindowEvent, dispatch_uid="statuspage-window-event"
     )
     post_save.connect(_config_saved, sender=PageConfig, dispatch_uid="statuspage-page-config")
+    # A publication may bring a customer-facing summary to the incident's public page.
+    post_save.connect(
+        _changed, sender=PostmortemRevision, dispatch_uid="statuspage-postmortem-revision"
+    )
     m2m_changed.connect(
         _services_changed,
         sender=MaintenanceWindow.services.through,
