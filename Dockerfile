@@ -99,4 +99,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 # The Procfile `web` line, verbatim; `sh -c` expands ${PORT:-8000} etc. from the container
 # environment (platforms that inject PORT work), and `exec` makes gunicorn PID 1 so it receives
 # SIGTERM directly and shuts down gracefully.
-CMD ["sh", "-c", "exec gunicorn ops_portal.wsgi:application --bind 0.0.0.0:${PORT:-8000} --workers ${WEB_CONCURRENCY:-2} --worker-class gthread --threads ${WEB_THREADS:-4} --timeout 30 --graceful-timeout 25 --keep-alive 5 --max-requests 2000 --max-requests-jitter 200 --access-logfile -"]
+CMD ["sh", "-c", "exec gunicorn ops_portal.wsgi:application --bind 0.0.0.0:${PORT:-8000} --workers ${WEB_CONCURRENCY:-2} --worker-class gthread --threads ${WEB_THREADS:-4} --timeout 30 --graceful-timeout 25 --keep-alive 5 --max-requests 100000 --max-requests-jitter 10000 --preload --access-logfile -"]

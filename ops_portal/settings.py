@@ -84,6 +84,14 @@ INGEST_MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# The public status page's GETs (ops_portal/wsgi.py, statuspage/public_urls.py): anonymous,
+# cookie-less, CSRF-exempt reads need the same few, and answer with the same headers.
+STATUSPAGE_MIDDLEWARE = [
+    "ops_portal.metrics.RequestMetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
 
 ROOT_URLCONF = "ops_portal.urls"
 WSGI_APPLICATION = "ops_portal.wsgi.application"

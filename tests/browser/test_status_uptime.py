@@ -68,16 +68,32 @@ def _assert_bars(page: Page, ninety_days):
     expect(chart).to_have_attribute(
         "aria-label", re.compile(r"^Checkout API: 99\.5[67]% uptime over the last 90 days$")
     )
-    expect(checkout.locator("rect")).to_have_count(90)
-    expect(checkout.locator("rect.sp-bar-major_outage")).to_have_count(1)
-    expect(checkout.locator("rect.sp-bar-partial_outage")).to_have_count(2)
+    # Lines dashed 3 on, 1 off: a dash per day; consecutive quiet days share a <path>.
+    lengths = checkout.locator("svg path").evaluate_all(
+        "paths => paths.map(p => Number(p.getAttribute('d').split('h')[1]))"
+    )
+    assert sum((length + 1) // 4 for length in lengths) == 90
+    # The pointer over the first day's dash finds the line and its tooltip; the gap, nothing.
+    hits = chart.evaluate(
+        """svg => [1.5, 3.5].map(x => {
+            const box = svg.getBoundingClientRect();
+            const at = document.elementFromPoint(
+                box.left + box.width * x / 359, box.top + box.height / 2);
+            return at.tagName + ": " + (at.querySelector("title") || {}).textContent;
+        })"""
+    )
+    assert hits[0].startswith("path: ") and hits[0].endswith("\nNo downtime")
+    assert not hits[1].startswith("path")
+    expect(checkout.locator("path.m")).to_have_count(1)
+    expect(checkout.locator("path.p")).to_have_count(2)
     number = ninety_days["incident"].number
-    expect(checkout.locator("rect.sp-bar-partial_outage title").first).to_contain_text(
+    expect(checkout.locator("path.p title").first).to_contain_text(
         f"Incident: Checkout errors (INC-{number})"
     )
     expect(checkout).to_contain_text(re.compile(r"99\.5[67]% uptime"))
     webhooks = components.get_by_role("listitem").filter(has_text="Webhooks")
-    expect(webhooks.locator("rect.sp-bar-none")).to_have_count(59)
+    expect(webhooks.locator("path.n")).to_have_attribute("d", "M0 1h235")  # 59 days
+    expect(webhooks.locator("path.n title")).to_contain_text("No data")
     expect(webhooks).to_contain_text("100% uptime")
     expect(page.get_by_text("pgbouncer")).to_have_count(0)
 

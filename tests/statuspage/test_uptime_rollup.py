@@ -85,7 +85,7 @@ def test_a_fixed_history_gives_exact_days_colours_and_uptime(in_utc):
         "8 May 2026\nMajor outage\nMajor outage 90 min, Partial outage 120 min\nDowntime 126 min"
     )
     assert bars[date(2026, 5, 4)][1] == "4 May 2026\nNo data"
-    assert bars[date(2026, 5, 10)][1] == "10 May 2026\nOperational\nNo downtime"
+    assert bars[date(2026, 5, 10)][1] == "10 May 2026\nNo downtime"  # a quiet day: short
     # Minutes with data: 18 h on the first day, 4 full days, 12 h today = 7,560 minutes;
     # 1 - 246 / 7560 = 96.746… → rounded down.
     assert uptime_percent_of(service, now=now) == "96.74%"
