@@ -24,9 +24,9 @@ from rest_framework.response import Response
 
 from accounts.permissions import Perm
 from catalog.models import Service
+from ops_portal.api_errors import call_service as call
 
 from . import services
-from .errors import MaintenanceError
 from .models import (
     WINDOW_PHASES,
     ChecklistItem,
@@ -43,22 +43,6 @@ MAX_ID = 2**63 - 1
 READ = [Perm.MAINTENANCE_READ]
 WORK = [Perm.MAINTENANCE_WORK]
 MANAGE = [Perm.MAINTENANCE_MANAGE]
-
-
-class ServiceError(exceptions.APIException):
-    """A MaintenanceError as an API error, keeping its status, code and extra details."""
-
-    def __init__(self, exc: MaintenanceError):
-        self.status_code = exc.http_status
-        super().__init__(exc.message, code=exc.code)
-        self.extra = exc.extra
-
-
-def call(fn, **kwargs):
-    try:
-        return fn(**kwargs)
-    except MaintenanceError as exc:
-        raise ServiceError(exc) from exc
 
 
 # --- Serializers ------------------------------------------------------------------------------

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
+from ops_portal.service_errors import ServiceRefusal
 
-class MaintenanceError(Exception):
-    def __init__(self, message: str, *, code: str = "invalid", extra: dict | None = None):
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.extra = extra or {}
 
-    # Codes that describe a conflict with the window's current state (HTTP 409); the rest are
-    # bad input (HTTP 400).
+class MaintenanceError(ServiceRefusal):
+    # Conflicts with the window's current state (HTTP 409); the rest are bad input (HTTP 400).
     CONFLICT_CODES = frozenset(
         {
             "overlap",
@@ -28,12 +23,4 @@ class MaintenanceError(Exception):
             "in_use",
         }
     )
-
-    @property
-    def http_status(self) -> int:
-        if self.code == "override_forbidden":
-            return 403
-        return 409 if self.code in self.CONFLICT_CODES else 400
-
-    def as_body(self) -> dict:
-        return {"error": self.code, "detail": self.message, **self.extra}
+    FORBIDDEN_CODES = frozenset({"override_forbidden"})

@@ -14,6 +14,8 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .service_errors import ServiceRefusal
+
 
 def _code(exc: exceptions.APIException) -> str:
     codes = exc.get_codes()
@@ -57,3 +59,20 @@ def api_not_found(request, exception=None):
     return JsonResponse(
         {"type": "not_found", "detail": f"No API endpoint at {request.path}."}, status=404
     )
+
+
+class ServiceRefused(exceptions.APIException):
+    """A service's refusal (ServiceRefusal) as an API error: its status, code and details."""
+
+    def __init__(self, refusal: ServiceRefusal):
+        self.status_code = refusal.http_status
+        super().__init__(refusal.message, code=refusal.code)
+        self.extra = refusal.extra
+
+
+def call_service(fn, **kwargs):
+    """Call a service function from a view; its refusal becomes the house error body."""
+    try:
+        return fn(**kwargs)
+    except ServiceRefusal as refusal:
+        raise ServiceRefused(refusal) from refusal

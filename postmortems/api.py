@@ -29,6 +29,8 @@ from rest_framework.response import Response
 from accounts.permissions import Perm
 from catalog.models import Service
 from incidents.models import Incident, TimelineEvent
+from ops_portal.api_errors import ServiceRefused
+from ops_portal.api_errors import call_service as call
 
 from . import services, timeline
 from .errors import PostmortemError
@@ -48,20 +50,6 @@ WRITE = [Perm.POSTMORTEMS_WRITE]
 PUBLISH = [Perm.POSTMORTEMS_PUBLISH]
 MAX_ID = 2**63 - 1
 User = get_user_model()
-
-
-class ServiceError(exceptions.APIException):
-    def __init__(self, exc: PostmortemError):
-        self.status_code = exc.http_status
-        super().__init__(exc.message, code=exc.code)
-        self.extra = exc.extra
-
-
-def call(fn, **kwargs):
-    try:
-        return fn(**kwargs)
-    except PostmortemError as exc:
-        raise ServiceError(exc) from exc
 
 
 ERRORS = {
@@ -250,7 +238,7 @@ class PostmortemViewSet(
         data.is_valid(raise_exception=True)
         incident = data.validated_data["incident"]
         if Postmortem.objects.filter(incident=incident).exists():
-            raise ServiceError(
+            raise ServiceRefused(
                 PostmortemError(f"{incident.ref} already has a postmortem.", code="already_exists")
             )
         postmortem = call(

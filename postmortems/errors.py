@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
+from ops_portal.service_errors import ServiceRefusal
 
-class PostmortemError(Exception):
+
+class PostmortemError(ServiceRefusal):
     CONFLICT_CODES = frozenset(
         {"illegal_transition", "not_reviewed", "already_exists", "incident_open", "published"}
     )
-
-    def __init__(self, message: str, *, code: str = "invalid", extra: dict | None = None):
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.extra = extra or {}
-
-    @property
-    def http_status(self) -> int:
-        return 409 if self.code in self.CONFLICT_CODES else 400
